@@ -1,0 +1,38 @@
+//go:build amd64 && !purego
+
+package kernels
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2FMA reports whether the CPU and the operating system support
+// AVX2 and FMA3 (the same checks as golang.org/x/sys/cpu: CPUID feature
+// bits plus the OS saving the YMM state, XCR0 bits 1 and 2).
+func hasAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<5) != 0
+}
+
+// sgemmKernel6x16 adds the product of a packed 6 x k panel of A (6 values
+// per step) and a packed k x 16 panel of B (16 values per step) to the
+// 6 x 16 block of C at c with row stride ldc (in elements). k >= 1.
+//
+//go:noescape
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
