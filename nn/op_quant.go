@@ -30,8 +30,9 @@ func (h *Gumbel) Temperature() float64 { return h.k.tau }
 // CodePerplexity returns, for the last run, the sum over groups of
 // exp(entropy) of the batch-mean hard code usage (the argmax of the logits
 // without noise, over every frame): G*V when all codes are used equally, G
-// when each group uses one code. As fairseq's code_perplexity.
-func (h *Gumbel) CodePerplexity() float64 { return perplexity(h.k.counts, h.k.G, h.k.V) }
+// when each group uses one code. As fairseq's code_perplexity, but with the
+// exact entropy (fairseq adds 1e-7 inside the logarithm).
+func (h *Gumbel) CodePerplexity() float64 { return perplexity(h.k.counts, h.k.G, h.k.V, 0) }
 
 // Codes returns the codes chosen by the last run, [B, G, T] row-major (with
 // the noise in training). The slice belongs to the node.
@@ -301,19 +302,21 @@ func (k *gumbelGradCodebookOp) backward(g *Graph, in []*Node, out, gout *Node, n
 const perplexityEps = 1e-7
 
 // perplexity returns the sum over G groups of exp(entropy) of the
-// distributions p[g*V : g*V+V].
-func perplexity(p []float64, G, V int) float64 {
+// distributions p[g*V : g*V+V], with eps added inside the logarithm.
+func perplexity(p []float64, G, V int, eps float64) float64 {
 	var s float64
 	for g := 0; g < G; g++ {
-		s += math.Exp(entropy(p[g*V : (g+1)*V]))
+		s += math.Exp(entropy(p[g*V:(g+1)*V], eps))
 	}
 	return s
 }
 
-func entropy(p []float64) float64 {
+func entropy(p []float64, eps float64) float64 {
 	var h float64
 	for _, e := range p {
-		h -= e * math.Log(e+perplexityEps)
+		if e != 0 {
+			h -= e * math.Log(e+eps)
+		}
 	}
 	return h
 }
@@ -323,14 +326,15 @@ func entropy(p []float64) float64 {
 type Diversity struct{ k *diversityOp }
 
 // ProbPerplexity returns the sum over groups of exp(entropy) of the
-// weighted batch-mean softmax of the last run (fairseq's prob_perplexity):
-// the quantity the loss pushes up.
+// weighted batch-mean softmax of the last run (fairseq's prob_perplexity,
+// 1e-7 added inside the logarithm as there): the quantity the loss pushes
+// up.
 func (h *Diversity) ProbPerplexity() float64 { return h.k.perp }
 
 // CodePerplexity returns the same for the hard code usage (the argmax of
 // the logits without noise) over the weighted frames (fairseq's
-// code_perplexity).
-func (h *Diversity) CodePerplexity() float64 { return perplexity(h.k.counts, h.k.G, h.k.V) }
+// code_perplexity), with the exact entropy.
+func (h *Diversity) CodePerplexity() float64 { return perplexity(h.k.counts, h.k.G, h.k.V, 0) }
 
 // CodebookDiversity returns wav2vec 2.0's diversity loss, a scalar:
 // (G*V - sum over groups of exp(entropy(avg_g))) / (G*V), where avg_g is
@@ -427,7 +431,7 @@ func diversityForward[F float](k *diversityOp, logits, w []F, B, T int) float64 
 			k.counts[i] /= k.wsum
 		}
 	}
-	k.perp = perplexity(k.avg, G, V)
+	k.perp = perplexity(k.avg, G, V, perplexityEps)
 	return (float64(G*V) - k.perp) / float64(G*V)
 }
 
@@ -484,7 +488,7 @@ func diversityGrad[F float](k *diversityGradOp, dst []F, gout float64, w []F) {
 	davg := make([]float64, G*V)
 	for g := 0; g < G; g++ {
 		a := f.avg[g*V : (g+1)*V]
-		eh := math.Exp(entropy(a))
+		eh := math.Exp(entropy(a, perplexityEps))
 		for v, e := range a {
 			davg[g*V+v] = gout * eh * (math.Log(e+perplexityEps) + e/(e+perplexityEps)) / float64(G*V)
 		}

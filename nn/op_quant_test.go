@@ -135,7 +135,7 @@ func TestGumbelQuantizeSelect(t *testing.T) {
 		for i := range counts {
 			counts[i] /= B * T
 		}
-		if got, want := h.CodePerplexity(), perplexity(counts, G, V); math.Abs(got-want) > 1e-12 {
+		if got, want := h.CodePerplexity(), perplexity(counts, G, V, 0); math.Abs(got-want) > 1e-12 {
 			t.Errorf("code perplexity %g, want %g", got, want)
 		}
 	}

@@ -1,0 +1,213 @@
+package encoder
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+)
+
+// FrameSeconds is the duration of one encoder frame: 160 samples at 16 kHz.
+const FrameSeconds = 0.01
+
+// hop is the number of 16 kHz samples per frame.
+const hop = 160
+
+// Config is the architecture of a Model. A zero field takes Base()'s
+// value, except Dropout (0 is no dropout), so Config{} is the base model.
+type Config struct {
+	Input            string  `json:"input"`             // "wave" (default) or "logmel"
+	LogMelBins       int     `json:"logmel_bins"`       // log-mel channels, logmel input only (80)
+	ConvDim          int     `json:"conv_dim"`          // feature-encoder channels
+	ConvKernels      []int   `json:"conv_kernels"`      // feature-encoder kernels (10,8,4,4,4)
+	ConvStrides      []int   `json:"conv_strides"`      // their strides (5,4,2,2,2): 160 samples = 10 ms per frame
+	Dim              int     `json:"dim"`               // context-network channels
+	ContextKernel    int     `json:"context_kernel"`    // odd kernel of the context convolutions (3)
+	ContextDilations []int   `json:"context_dilations"` // one per context layer
+	Dropout          float64 `json:"dropout"`           // in the context blocks, training only
+}
+
+// Base returns the paper-sized model: 512 feature channels, 512 context
+// channels, 12 context layers of kernel 3 whose dilations give a receptive
+// field of 101 frames (1.01 s).
+func Base() Config {
+	return Config{
+		Input:            "wave",
+		LogMelBins:       80,
+		ConvDim:          512,
+		ConvKernels:      []int{10, 8, 4, 4, 4},
+		ConvStrides:      []int{5, 4, 2, 2, 2},
+		Dim:              512,
+		ContextKernel:    3,
+		ContextDilations: []int{1, 2, 4, 8, 16, 1, 2, 4, 8, 2, 1, 1},
+		Dropout:          0.1,
+	}
+}
+
+// Tiny returns the CPU-sized model: 128 feature channels, 256 context
+// channels, 10 context layers, receptive field 101 frames (1.01 s).
+func Tiny() Config {
+	c := Base()
+	c.ConvDim = 128
+	c.Dim = 256
+	c.ContextDilations = []int{1, 2, 4, 8, 16, 1, 2, 4, 8, 4}
+	return c
+}
+
+// ConfigByName returns Tiny() for "tiny", Base() for "base", and otherwise
+// reads nameOrPath as a JSON file of Config fields (absent fields take
+// Base()'s values; unknown fields are an error). The result has its
+// defaults filled in and is valid.
+func ConfigByName(nameOrPath string) (Config, error) {
+	switch nameOrPath {
+	case "tiny":
+		return Tiny(), nil
+	case "base":
+		return Base(), nil
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return Config{}, fmt.Errorf("encoder: config %q is not tiny, base or a readable JSON file: %w", nameOrPath, err)
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("encoder: config %s: %w", nameOrPath, err)
+	}
+	if dec.More() {
+		return Config{}, fmt.Errorf("encoder: config %s: more than one JSON value", nameOrPath)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("encoder: config %s: %w", nameOrPath, err)
+	}
+	return c.withDefaults(), nil
+}
+
+// withDefaults fills the zero fields from Base().
+func (c Config) withDefaults() Config {
+	b := Base()
+	if c.Input == "" {
+		c.Input = b.Input
+	}
+	if c.LogMelBins == 0 {
+		c.LogMelBins = b.LogMelBins
+	}
+	if c.ConvDim == 0 {
+		c.ConvDim = b.ConvDim
+	}
+	if c.ConvKernels == nil {
+		c.ConvKernels = b.ConvKernels
+	}
+	if c.ConvStrides == nil {
+		c.ConvStrides = b.ConvStrides
+	}
+	if c.Dim == 0 {
+		c.Dim = b.Dim
+	}
+	if c.ContextKernel == 0 {
+		c.ContextKernel = b.ContextKernel
+	}
+	if c.ContextDilations == nil {
+		c.ContextDilations = b.ContextDilations
+	}
+	c.ConvKernels = slices.Clone(c.ConvKernels)
+	c.ConvStrides = slices.Clone(c.ConvStrides)
+	c.ContextDilations = slices.Clone(c.ContextDilations)
+	return c
+}
+
+// Validate returns every problem of the configuration at once.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("encoder: "+format, args...)) }
+	if c.Input != "wave" && c.Input != "logmel" {
+		bad("unknown input kind %q (want \"wave\" or \"logmel\")", c.Input)
+	}
+	if c.LogMelBins < 0 {
+		bad("logmel_bins %d: want positive", c.LogMelBins)
+	}
+	if c.ConvDim < 0 {
+		bad("conv_dim %d: want positive", c.ConvDim)
+	}
+	if c.Dim < 0 {
+		bad("dim %d: want positive", c.Dim)
+	}
+	if len(c.ConvKernels) == 0 || len(c.ConvKernels) != len(c.ConvStrides) {
+		bad("%d conv_kernels and %d conv_strides: want the same number, at least one", len(c.ConvKernels), len(c.ConvStrides))
+	}
+	if slices.ContainsFunc(c.ConvKernels, func(k int) bool { return k < 1 }) {
+		bad("conv_kernels %v: want positive", c.ConvKernels)
+	}
+	if slices.ContainsFunc(c.ConvStrides, func(s int) bool { return s < 1 }) {
+		bad("conv_strides %v: want positive", c.ConvStrides)
+	} else if p := product(c.ConvStrides); c.Input == "wave" && p != hop {
+		bad("conv_strides %v give one frame per %d samples, want %d (10 ms at 16 kHz)", c.ConvStrides, p, hop)
+	}
+	if c.ContextKernel < 1 || c.ContextKernel%2 == 0 {
+		bad("context_kernel %d: want odd and positive (the context network is centred)", c.ContextKernel)
+	}
+	if len(c.ContextDilations) == 0 || slices.ContainsFunc(c.ContextDilations, func(d int) bool { return d < 1 }) {
+		bad("context_dilations %v: want at least one layer, all positive", c.ContextDilations)
+	}
+	if !(c.Dropout >= 0 && c.Dropout < 1) {
+		bad("dropout %g: want 0 <= dropout < 1", c.Dropout)
+	}
+	return errors.Join(errs...)
+}
+
+func product(xs []int) int {
+	p := 1
+	for _, x := range xs {
+		p *= x
+	}
+	return p
+}
+
+// Frames returns the number of output frames for n input samples (wave
+// input) or n log-mel frames (logmel input: n itself); 0 when the input is
+// too short for one frame.
+func (c Config) Frames(n int) int {
+	c = c.withDefaults()
+	if c.Input == "logmel" {
+		return max(n, 0)
+	}
+	for i, k := range c.ConvKernels {
+		if n < k {
+			return 0
+		}
+		n = (n-k)/c.ConvStrides[i] + 1
+	}
+	return n
+}
+
+// MinSamples returns the shortest input giving one frame: the feature
+// encoder's receptive field in samples (465 for the default convolutions),
+// or 1 for the logmel input.
+func (c Config) MinSamples() int {
+	c = c.withDefaults()
+	if c.Input == "logmel" {
+		return 1
+	}
+	r, jump := 1, 1
+	for i, k := range c.ConvKernels {
+		r += (k - 1) * jump
+		jump *= c.ConvStrides[i]
+	}
+	return r
+}
+
+// ContextFrames returns the receptive field of the context network in
+// frames: 1 + (ContextKernel-1) * the sum of the dilations (101 for Tiny
+// and Base, about a second on each side together).
+func (c Config) ContextFrames() int {
+	c = c.withDefaults()
+	s := 0
+	for _, d := range c.ContextDilations {
+		s += d
+	}
+	return 1 + (c.ContextKernel-1)*s
+}

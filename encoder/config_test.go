@@ -1,0 +1,164 @@
+package encoder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *Config)
+		want []string // substrings of the error; none: valid
+	}{
+		{"tiny", func(c *Config) {}, nil},
+		{"zero value is base", func(c *Config) { *c = Config{} }, nil},
+		{"logmel", func(c *Config) { c.Input = "logmel"; c.ConvStrides = []int{1}; c.ConvKernels = []int{1} }, nil},
+		{"unknown input", func(c *Config) { c.Input = "mfcc" }, []string{`unknown input kind "mfcc"`}},
+		{"negative dims", func(c *Config) { c.ConvDim, c.Dim, c.LogMelBins = -1, -2, -3 },
+			[]string{"conv_dim -1", "dim -2", "logmel_bins -3"}},
+		{"lengths differ", func(c *Config) { c.ConvKernels = []int{10, 8, 4, 4} }, []string{"4 conv_kernels and 5 conv_strides"}},
+		{"empty kernels", func(c *Config) { c.ConvKernels, c.ConvStrides = []int{}, []int{} }, []string{"0 conv_kernels and 0 conv_strides"}},
+		{"zero kernel", func(c *Config) { c.ConvKernels = []int{10, 0, 4, 4, 4} }, []string{"conv_kernels [10 0 4 4 4]: want positive"}},
+		{"zero stride", func(c *Config) { c.ConvStrides = []int{5, 4, 0, 2, 2} }, []string{"conv_strides [5 4 0 2 2]: want positive"}},
+		{"wrong hop", func(c *Config) { c.ConvStrides = []int{5, 4, 2, 2, 1} }, []string{"one frame per 80 samples, want 160"}},
+		{"even context kernel", func(c *Config) { c.ContextKernel = 4 }, []string{"context_kernel 4"}},
+		{"zero dilation", func(c *Config) { c.ContextDilations = []int{1, 0, 2} }, []string{"context_dilations [1 0 2]"}},
+		{"no context layers", func(c *Config) { c.ContextDilations = []int{} }, []string{"context_dilations []"}},
+		{"dropout", func(c *Config) { c.Dropout = 1 }, []string{"dropout 1"}},
+		{"all at once", func(c *Config) { c.Input, c.Dim, c.Dropout = "x", -1, -0.5 },
+			[]string{"unknown input kind", "dim -1", "dropout -0.5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Tiny()
+			tc.edit(&c)
+			err := c.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if _, err := New(c, newRNG(1)); err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate accepted %+v", c)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "encoder: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+			if _, err := New(c, newRNG(1)); err == nil {
+				t.Error("New accepted an invalid config")
+			}
+		})
+	}
+}
+
+func TestConfigByName(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	partial := write("partial.json", `{"dim": 64, "dropout": 0}`)
+	wantPartial := Base()
+	wantPartial.Dim, wantPartial.Dropout = 64, 0
+	logmel := Base() // absent fields take Base()'s values
+	logmel.Input, logmel.Dim, logmel.ContextDilations = "logmel", 256, Tiny().ContextDilations
+	tests := []struct {
+		arg     string
+		want    Config
+		wantErr []string
+	}{
+		{"tiny", Tiny(), nil},
+		{"base", Base(), nil},
+		{partial, wantPartial, nil},
+		{"testdata/logmel.json", logmel, nil},
+		{"testdata/unknown-field.json", Config{}, []string{"testdata/unknown-field.json", `unknown field "conv_dims"`}},
+		{write("syntax.json", `{"dim": 64,}`), Config{}, []string{"syntax.json", "invalid character"}},
+		{write("invalid.json", `{"dim": -5, "input": "mel"}`), Config{}, []string{"invalid.json", "dim -5", `input kind "mel"`}},
+		{write("two.json", `{"dim": 64} {"dim": 32}`), Config{}, []string{"two.json", "more than one"}},
+		{filepath.Join(dir, "missing.json"), Config{}, []string{"missing.json", "not tiny, base or a readable JSON file"}},
+		{"Tiny", Config{}, []string{`"Tiny"`}},
+	}
+	for _, tc := range tests {
+		t.Run(filepath.Base(tc.arg), func(t *testing.T) {
+			got, err := ConfigByName(tc.arg)
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Errorf("got %+v\nwant %+v", got, tc.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; got %+v", got)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestFrames checks Frames and MinSamples against the shape of an actual
+// graph over many lengths, short ones included.
+func TestFrames(t *testing.T) {
+	cfg := Tiny()
+	cfg.ConvDim = 4 // the shapes do not depend on the width
+	m, err := New(cfg, newRNG(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.MinSamples(); got != 465 {
+		t.Errorf("MinSamples = %d, want 465", got)
+	}
+	lengths := []int{1, 100, 464, 465, 466, 624, 625, 626, 640, 800, 1000, 1599, 1600, 1601, 16000, 16159, 16160, 32000, 33333}
+	for _, n := range lengths {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			g := nn.NewGraph()
+			f := m.Features(g, g.Input("wave", 2, 1, n))
+			want := cfg.Frames(n)
+			if n < cfg.MinSamples() {
+				if want != 0 || g.Err() == nil {
+					t.Fatalf("Frames(%d) = %d and graph error %v: want 0 and an error", n, want, g.Err())
+				}
+				return
+			}
+			if err := g.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Shape(); !reflect.DeepEqual(got, []int{2, cfg.ConvDim, want}) {
+				t.Fatalf("graph shape %v, Frames(%d) = %d", got, n, want)
+			}
+			// One frame per 10 ms, less the receptive field.
+			if want != (n-cfg.MinSamples())/160+1 {
+				t.Errorf("Frames(%d) = %d, want (n - 465)/160 + 1 = %d", n, want, (n-465)/160+1)
+			}
+		})
+	}
+	lm := Config{Input: "logmel"}
+	if lm.Frames(57) != 57 || lm.MinSamples() != 1 || lm.Frames(0) != 0 {
+		t.Errorf("logmel: Frames(57) = %d, MinSamples = %d, Frames(0) = %d", lm.Frames(57), lm.MinSamples(), lm.Frames(0))
+	}
+}
