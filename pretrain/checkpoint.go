@@ -1,0 +1,121 @@
+package pretrain
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+// Kind is the checkpoint kind pretraining writes.
+const Kind = "pretrain"
+
+// trainState is the "train_state" metadata: what a resumed run needs
+// besides the weights and the optimiser state.
+type trainState struct {
+	Seed           uint64  `json:"seed"`
+	Epoch          int     `json:"epoch"`    // of the next batch
+	Position       int     `json:"position"` // of the next batch in the epoch's plan
+	SkippedUpdates int64   `json:"skipped_updates"`
+	SkippedFiles   int64   `json:"skipped_files"`
+	Temperature    float64 `json:"temperature"` // of the next update, for readers
+}
+
+// checkpoint returns what SaveCheckpoint writes for the trainer: the
+// parameters, the optimiser moments, and the metadata (kind, config, step,
+// train_state, optimiser steps).
+func (t *Trainer) checkpoint() ([]*nn.Param, map[string][]float32, map[string]string, error) {
+	extra := map[string][]float32{}
+	meta := map[string]string{nn.MetaKind: Kind}
+	if err := t.opt.SaveTo(extra, meta); err != nil {
+		return nil, nil, nil, err
+	}
+	st := trainState{
+		Seed: t.Seed, Epoch: t.Epoch, Position: t.Position,
+		SkippedUpdates: t.SkippedUpdates, SkippedFiles: t.SkippedFiles,
+		Temperature: t.Model.Quantizer.Temperature(int64(t.Step)),
+	}
+	for _, kv := range []struct {
+		k string
+		v any
+	}{{nn.MetaConfig, t.Model.Cfg}, {nn.MetaStep, t.Step}, {nn.MetaTrainState, st}} {
+		if err := nn.PutMetaJSON(meta, kv.k, kv.v); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return t.Model.Params(), extra, meta, nil
+}
+
+// Save writes the trainer's checkpoint to path (atomically).
+func (t *Trainer) Save(path string) error {
+	params, extra, meta, err := t.checkpoint()
+	if err != nil {
+		return err
+	}
+	return nn.SaveCheckpoint(path, params, extra, meta)
+}
+
+// modelFromCheckpoint builds the model a pretraining checkpoint describes
+// and loads its weights.
+func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
+	if kind := c.Meta[nn.MetaKind]; kind != Kind {
+		return nil, fmt.Errorf("pretrain: %s: checkpoint kind %q, want %q", c.Path, kind, Kind)
+	}
+	raw, ok := c.Meta[nn.MetaConfig]
+	if !ok {
+		return nil, fmt.Errorf("pretrain: %s: no %q metadata", c.Path, nn.MetaConfig)
+	}
+	cfg, err := ParseConfig([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %s: config: %w", c.Path, err)
+	}
+	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %s: %w", c.Path, err)
+	}
+	if err := c.LoadInto(m.Params(), true); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// LoadModel reads the model of a pretraining checkpoint (for Extract).
+func LoadModel(path string) (*Model, error) {
+	c, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	return modelFromCheckpoint(c)
+}
+
+// LoadTrainer restores a trainer from a checkpoint that Save wrote: the
+// weights, the optimiser state, the step, the data position and the seed,
+// so that training continues exactly as if it had not stopped.
+func LoadTrainer(path string) (*Trainer, error) {
+	c, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := modelFromCheckpoint(c)
+	if err != nil {
+		return nil, err
+	}
+	var st trainState
+	if err := c.MetaJSON(nn.MetaTrainState, &st); err != nil {
+		return nil, err
+	}
+	var step int
+	if err := c.MetaJSON(nn.MetaStep, &step); err != nil {
+		return nil, err
+	}
+	t, err := newTrainer(m, st.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.opt.LoadFrom(c); err != nil {
+		return nil, err
+	}
+	t.Step, t.Epoch, t.Position = step, st.Epoch, st.Position
+	t.SkippedUpdates, t.SkippedFiles = st.SkippedUpdates, st.SkippedFiles
+	return t, nil
+}

@@ -1,0 +1,252 @@
+package pretrain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/quantizer"
+)
+
+// Config holds the pretraining settings. A zero field takes Tiny()'s
+// value; for the loss weights, the weight decay and the gradient clip a
+// negative value means 0 (off), since 0 itself means the default.
+type Config struct {
+	MaskProb   float64 `json:"mask_prob"`   // p: int(p*T/M + U(0,1)) span starts per utterance (0.65)
+	MaskLength int     `json:"mask_length"` // M: frames per span (10)
+	Negatives  int     `json:"negatives"`   // K distractors per masked frame
+	LogitTemp  float64 `json:"logit_temp"`  // kappa: cosine similarity / kappa (0.1)
+	FinalDim   int     `json:"final_dim"`   // c and q are projected to this size before the similarity
+
+	DiversityWeight float64 `json:"diversity_weight"` // alpha (0.1)
+	FeaturePenalty  float64 `json:"feature_penalty"`  // weight of mean(feats^2) (10)
+
+	LR          float64 `json:"lr"`           // peak learning rate
+	Warmup      int     `json:"warmup"`       // updates of linear warm-up
+	Schedule    string  `json:"schedule"`     // "poly" (linear decay to 0 at MaxSteps) or "constant" (after warm-up)
+	MaxSteps    int     `json:"max_steps"`    // updates
+	GradClip    float64 `json:"grad_clip"`    // global gradient-norm clip
+	AdamBeta1   float64 `json:"adam_beta1"`   // 0.9
+	AdamBeta2   float64 `json:"adam_beta2"`   // 0.98
+	AdamEps     float64 `json:"adam_eps"`     // 1e-6
+	WeightDecay float64 `json:"weight_decay"` // decoupled (AdamW), not on biases and norms (0.01)
+
+	BatchSeconds  float64 `json:"batch_seconds"`  // audio per batch (crops x crop length)
+	CropSeconds   float64 `json:"crop_seconds"`   // longer utterances are cropped at random
+	LogInterval   int     `json:"log_interval"`   // updates between metrics lines
+	ValidInterval int     `json:"valid_interval"` // updates between validations
+	SaveMinutes   float64 `json:"save_minutes"`   // minutes between checkpoint_last saves
+}
+
+// Tiny returns the CPU-sized settings: 2 s crops, 16 s batches, 30
+// distractors (a 2 s crop has about 100 masked frames), lr 5e-4 after 300
+// warm-up updates, and a diversity weight of 0.5 instead of fairseq's 0.1:
+// on small models and batches 0.1 let the codebooks collapse to a few
+// codes (perplexity 2-8 of 128 in our runs), which the contrastive loss
+// rewards since a distractor equal to its target is left out.
+func Tiny() Config {
+	return Config{
+		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
+		DiversityWeight: 0.5, FeaturePenalty: 10,
+		LR: 5e-4, Warmup: 300, Schedule: "poly", MaxSteps: 20000, GradClip: 10,
+		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
+		BatchSeconds: 16, CropSeconds: 2, LogInterval: 10, ValidInterval: 500, SaveMinutes: 5,
+	}
+}
+
+// Base returns wav2vec 2.0 BASE's settings (fairseq's
+// wav2vec2_base_librispeech): 100 distractors, final dim 256, lr 5e-4 with
+// 32k warm-up updates over 400k, crops of up to 250k samples (15.6 s) and
+// 1.4M samples (87.5 s) per batch (fairseq adds 64 GPUs on top).
+func Base() Config {
+	return Config{
+		MaskProb: 0.65, MaskLength: 10, Negatives: 100, LogitTemp: 0.1, FinalDim: 256,
+		DiversityWeight: 0.1, FeaturePenalty: 10,
+		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, GradClip: 10,
+		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
+		BatchSeconds: 87.5, CropSeconds: 250000.0 / 16000, LogInterval: 200, ValidInterval: 5000, SaveMinutes: 10,
+	}
+}
+
+// WithDefaults returns c with its zero fields taken from Tiny() and the
+// negative "off" values turned into 0.
+func (c Config) WithDefaults() Config {
+	d := Tiny()
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setI := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setF(&c.MaskProb, d.MaskProb)
+	setI(&c.MaskLength, d.MaskLength)
+	setI(&c.Negatives, d.Negatives)
+	setF(&c.LogitTemp, d.LogitTemp)
+	setI(&c.FinalDim, d.FinalDim)
+	setF(&c.LR, d.LR)
+	setI(&c.Warmup, d.Warmup)
+	if c.Schedule == "" {
+		c.Schedule = d.Schedule
+	}
+	setI(&c.MaxSteps, d.MaxSteps)
+	setF(&c.AdamBeta1, d.AdamBeta1)
+	setF(&c.AdamBeta2, d.AdamBeta2)
+	setF(&c.AdamEps, d.AdamEps)
+	setF(&c.BatchSeconds, d.BatchSeconds)
+	setF(&c.CropSeconds, d.CropSeconds)
+	setI(&c.LogInterval, d.LogInterval)
+	setI(&c.ValidInterval, d.ValidInterval)
+	setF(&c.SaveMinutes, d.SaveMinutes)
+	offOr := func(v *float64, def float64) {
+		switch {
+		case *v == 0:
+			*v = def
+		case *v < 0:
+			*v = 0
+		}
+	}
+	offOr(&c.DiversityWeight, d.DiversityWeight)
+	offOr(&c.FeaturePenalty, d.FeaturePenalty)
+	offOr(&c.GradClip, d.GradClip)
+	offOr(&c.WeightDecay, d.WeightDecay)
+	if c.Warmup < 0 { // no warm-up
+		c.Warmup = 0
+	}
+	return c
+}
+
+// Validate returns every problem of the settings at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("pretrain: "+format, args...)) }
+	c = c.WithDefaults()
+	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !(c.MaskProb > 0 && c.MaskProb <= 1) {
+		bad("mask_prob %g: want 0 < p <= 1", c.MaskProb)
+	}
+	if c.MaskLength < 1 {
+		bad("mask_length %d: want at least 1", c.MaskLength)
+	}
+	if c.Negatives < 1 {
+		bad("negatives %d: want at least 1", c.Negatives)
+	}
+	if !(c.LogitTemp > 0) || !fin(c.LogitTemp) {
+		bad("logit_temp %g: want positive", c.LogitTemp)
+	}
+	if c.FinalDim < 1 {
+		bad("final_dim %d: want positive", c.FinalDim)
+	}
+	if !fin(c.DiversityWeight) || !fin(c.FeaturePenalty) {
+		bad("loss weights %g, %g: want finite", c.DiversityWeight, c.FeaturePenalty)
+	}
+	if !(c.LR > 0) || !fin(c.LR) {
+		bad("lr %g: want positive", c.LR)
+	}
+	if c.Schedule != "poly" && c.Schedule != "constant" {
+		bad("schedule %q: want poly or constant", c.Schedule)
+	}
+	if c.MaxSteps < 1 {
+		bad("max_steps %d: want positive", c.MaxSteps)
+	}
+	if !fin(c.GradClip) || !fin(c.WeightDecay) {
+		bad("grad_clip %g, weight_decay %g: want finite", c.GradClip, c.WeightDecay)
+	}
+	if !(c.AdamBeta1 > 0 && c.AdamBeta1 < 1 && c.AdamBeta2 > 0 && c.AdamBeta2 < 1) {
+		bad("adam betas %g, %g: want in (0, 1)", c.AdamBeta1, c.AdamBeta2)
+	}
+	if !(c.AdamEps > 0) || !fin(c.AdamEps) {
+		bad("adam_eps %g: want positive", c.AdamEps)
+	}
+	if !(c.CropSeconds > 0) || !fin(c.CropSeconds) || !(c.BatchSeconds >= c.CropSeconds) || !fin(c.BatchSeconds) {
+		bad("crop_seconds %g, batch_seconds %g: want 0 < crop <= batch", c.CropSeconds, c.BatchSeconds)
+	}
+	if c.LogInterval < 1 || c.ValidInterval < 1 || !(c.SaveMinutes > 0) {
+		bad("log_interval %d, valid_interval %d, save_minutes %g: want positive", c.LogInterval, c.ValidInterval, c.SaveMinutes)
+	}
+	return errors.Join(errs...)
+}
+
+// FullConfig is everything a pretraining run and its checkpoint need: the
+// JSON of the checkpoint's "config" metadata and of --config FILE.json.
+type FullConfig struct {
+	Encoder   encoder.Config   `json:"encoder"`
+	Quantizer quantizer.Config `json:"quantizer"`
+	Pretrain  Config           `json:"pretrain"`
+}
+
+// TinyConfig returns the tiny encoder, quantizer and settings.
+func TinyConfig() FullConfig {
+	return FullConfig{Encoder: encoder.Tiny(), Quantizer: quantizer.Tiny(), Pretrain: Tiny()}
+}
+
+// BaseConfig returns the base encoder, quantizer and settings.
+func BaseConfig() FullConfig {
+	return FullConfig{Encoder: encoder.Base(), Quantizer: quantizer.Base(), Pretrain: Base()}
+}
+
+// Validate returns every problem of the three parts at once.
+func (c FullConfig) Validate() error {
+	var errs []error
+	if err := c.Encoder.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Encoder.Input != "" && c.Encoder.Input != "wave" {
+		errs = append(errs, fmt.Errorf("pretrain: encoder input %q: pretraining needs the waveform input", c.Encoder.Input))
+	}
+	if err := c.Quantizer.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Pretrain.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ConfigByName returns TinyConfig() for "tiny", BaseConfig() for "base",
+// and otherwise reads nameOrPath as a JSON file {"encoder": {...},
+// "quantizer": {...}, "pretrain": {...}}: each part, and each field of a
+// part, that the file leaves out keeps tiny's value. Unknown fields are an
+// error naming the file.
+func ConfigByName(nameOrPath string) (FullConfig, error) {
+	switch nameOrPath {
+	case "tiny":
+		return TinyConfig(), nil
+	case "base":
+		return BaseConfig(), nil
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return FullConfig{}, fmt.Errorf("pretrain: config %q is not tiny, base or a readable JSON file: %w", nameOrPath, err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return FullConfig{}, fmt.Errorf("pretrain: config %s: %w", nameOrPath, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a FullConfig from JSON over TinyConfig() and
+// validates it.
+func ParseConfig(data []byte) (FullConfig, error) {
+	c := TinyConfig() // a list in the file replaces tiny's (json resets slices)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return FullConfig{}, err
+	}
+	if dec.More() {
+		return FullConfig{}, errors.New("more than one JSON value")
+	}
+	if err := c.Validate(); err != nil {
+		return FullConfig{}, err
+	}
+	return c, nil
+}

@@ -1,0 +1,79 @@
+package pretrain
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigByName(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	partial := write("partial.json", `{"encoder": {"dim": 64, "context_dilations": [1, 2]}, "pretrain": {"negatives": 7}}`)
+	c, err := ConfigByName(partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := TinyConfig()
+	if c.Encoder.Dim != 64 || len(c.Encoder.ContextDilations) != 2 || c.Encoder.ConvDim != tiny.Encoder.ConvDim {
+		t.Errorf("encoder %+v: want dim 64, 2 layers, tiny's conv dim", c.Encoder)
+	}
+	if c.Quantizer != tiny.Quantizer {
+		t.Errorf("quantizer %+v, want tiny's", c.Quantizer)
+	}
+	if c.Pretrain.Negatives != 7 || c.Pretrain.LR != tiny.Pretrain.LR {
+		t.Errorf("pretrain %+v: want 7 negatives and tiny's lr", c.Pretrain)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"unknown.json", `{"pretrain": {"negativs": 3}}`, "negativs"},
+		{"bad.json", `{"pretrain": {"mask_prob": 2, "schedule": "cosine"}}`, "schedule"},
+		{"logmel.json", `{"encoder": {"input": "logmel"}}`, "waveform"},
+		{"two.json", `{} {}`, "more than one"},
+	} {
+		path := write(tc.name, tc.body)
+		_, err := ConfigByName(path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s: error %v, want one naming the file and %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := ConfigByName(filepath.Join(dir, "missing.json")); err == nil || !strings.HasPrefix(err.Error(), "pretrain: ") {
+		t.Errorf("missing file: %v", err)
+	}
+	for _, name := range []string{"tiny", "base"} {
+		c, err := ConfigByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	var zero Config
+	if got := zero.WithDefaults(); got != Tiny() {
+		t.Errorf("zero config = %+v, want Tiny()", got)
+	}
+	off := Config{DiversityWeight: -1, FeaturePenalty: -1, GradClip: -1, WeightDecay: -1, Warmup: -1}.WithDefaults()
+	if off.DiversityWeight != 0 || off.FeaturePenalty != 0 || off.GradClip != 0 || off.WeightDecay != 0 || off.Warmup != 0 {
+		t.Errorf("negative values should switch off: %+v", off)
+	}
+	bad := Config{MaskProb: 1.5, Negatives: -3, Schedule: "x", CropSeconds: 10, BatchSeconds: 5}
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"mask_prob", "negatives", "schedule", "crop_seconds"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}

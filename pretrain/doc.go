@@ -1,0 +1,20 @@
+// Package pretrain trains the encoder and context network of wav2vec 2.0
+// on unlabeled audio: span masking, the learned mask vector, distractors
+// drawn from the masked frames of the same utterance, the contrastive loss
+// (cosine similarity over a temperature, cross-entropy against K
+// distractors), the codebook diversity loss and the feature penalty, Adam
+// with warm-up and decay, gradient clipping, checkpoints that resume
+// bit-identically, and feature extraction (z, c or q) from a checkpoint.
+//
+// Every crop of a batch has the same length (dataset.Loader's Pretrain
+// mode), so a training graph depends only on (batch size, samples): the
+// contrastive loss is computed over every frame with a per-frame weight (1
+// for masked frames) and per-frame distractor indices set before each run,
+// and compiled programs are cached by shape.
+//
+// Randomness: a run has one seed. The masks, the distractors and the
+// Gumbel noise of a batch come from a generator seeded from (seed, epoch,
+// batch position), and the dropout masks from the program reseeded the
+// same way, so a resumed run draws exactly what an uninterrupted run
+// would, without storing generator states.
+package pretrain

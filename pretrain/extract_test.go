@@ -1,0 +1,106 @@
+package pretrain
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestWriteNpy(t *testing.T) {
+	for _, tc := range []struct{ rows, cols int }{{0, 3}, {1, 1}, {3, 5}, {49, 256}} {
+		data := make([]float32, tc.rows*tc.cols)
+		for i := range data {
+			data[i] = float32(i) - 0.5
+		}
+		var buf bytes.Buffer
+		if err := WriteNpy(&buf, data, tc.rows, tc.cols); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		if string(b[:8]) != "\x93NUMPY\x01\x00" {
+			t.Fatalf("magic %q", b[:8])
+		}
+		hl := int(binary.LittleEndian.Uint16(b[8:10]))
+		if (10+hl)%64 != 0 {
+			t.Errorf("header end %d not aligned to 64", 10+hl)
+		}
+		header := string(b[10 : 10+hl])
+		want := "{'descr': '<f4', 'fortran_order': False, 'shape': (" + itoa(tc.rows) + ", " + itoa(tc.cols) + "), }"
+		if !strings.HasPrefix(header, want) || !strings.HasSuffix(header, "\n") {
+			t.Errorf("header %q, want %q padded", header, want)
+		}
+		body := b[10+hl:]
+		if len(body) != 4*len(data) {
+			t.Fatalf("%d data bytes, want %d", len(body), 4*len(data))
+		}
+		for i, v := range data {
+			if got := math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:])); got != v {
+				t.Fatalf("value %d = %g, want %g", i, got, v)
+			}
+		}
+	}
+	if err := WriteNpy(&bytes.Buffer{}, make([]float32, 5), 2, 3); err == nil {
+		t.Error("a shape that does not match the data was accepted")
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestExtract(t *testing.T) {
+	cfg := quickConfig()
+	tr, err := NewTrainer(cfg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := synthUtterance(rand.New(rand.NewPCG(1, 1)), 8000)
+	want := map[string]int{"z": cfg.Encoder.ConvDim, "c": cfg.Encoder.Dim, "q": cfg.Quantizer.Dim}
+	for layer, dim := range want {
+		d1, frames, gotDim, err := m.Extract(x, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if frames != m.Encoder.Cfg.Frames(len(x)) || gotDim != dim || len(d1) != frames*dim {
+			t.Errorf("%s: %d x %d (%d values), want %d x %d", layer, frames, gotDim, len(d1), m.Encoder.Cfg.Frames(len(x)), dim)
+		}
+		// The loaded model gives what the trained one gives, and the scale
+		// of the input does not matter (it is normalised).
+		scaled := slices.Clone(x)
+		for i := range scaled {
+			scaled[i] *= 0.1
+		}
+		d2, _, _, err := tr.Model.Extract(scaled, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range d1 {
+			if math.Abs(float64(d1[i]-d2[i])) > 1e-3*(1+math.Abs(float64(d1[i]))) {
+				t.Fatalf("%s[%d]: %g from the checkpoint, %g from the scaled input", layer, i, d1[i], d2[i])
+			}
+		}
+	}
+	for _, tc := range []struct {
+		n     int
+		layer string
+	}{{100, "c"}, {8000, "x"}} {
+		if _, _, _, err := m.Extract(make([]float32, tc.n), tc.layer); err == nil || !strings.HasPrefix(err.Error(), "pretrain: ") {
+			t.Errorf("%d samples, layer %q: error %v", tc.n, tc.layer, err)
+		}
+	}
+	if _, err := LoadModel(filepath.Join(t.TempDir(), "none.safetensors")); err == nil {
+		t.Error("loading a missing checkpoint succeeded")
+	}
+}

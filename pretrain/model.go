@@ -1,0 +1,215 @@
+package pretrain
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/quantizer"
+)
+
+// Model is the network being pretrained: the encoder (feature encoder and
+// context network), the quantizer, and the two projections to FinalDim
+// that the contrastive loss compares (fairseq's final_proj and project_q).
+type Model struct {
+	Cfg       FullConfig // with the pretraining defaults filled in
+	Encoder   *encoder.Model
+	Quantizer *quantizer.Quantizer
+	FinalProj *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
+	ProjectQ  *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
+
+	params nn.Params
+}
+
+// New returns a freshly initialised model with parameters drawn from rng.
+func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
+	if rng == nil {
+		return nil, errors.New("pretrain: New: nil random generator")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Pretrain = cfg.Pretrain.WithDefaults()
+	enc, err := encoder.New(cfg.Encoder, rng)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Cfg: cfg, Encoder: enc}
+	m.Cfg.Encoder = enc.Cfg
+	if m.Quantizer, err = quantizer.New(cfg.Quantizer, enc.Cfg.ConvDim, rng); err != nil {
+		return nil, err
+	}
+	m.Cfg.Quantizer = m.Quantizer.Cfg
+	fd := m.Cfg.Pretrain.FinalDim
+	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", enc.Cfg.Dim, fd, false, rng); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	if m.ProjectQ, err = nn.NewLinear(&m.params, "pretrain.project_q", m.Quantizer.Cfg.Dim, fd, false, rng); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	m.centreProjectQ()
+	return m, nil
+}
+
+// centreProjectQ sets project_q's bias to -W*mean, where mean is the
+// average codebook row of each group: the projected targets start centred
+// on zero. The codebooks start uniform in [0, 1) (as fairseq), so without
+// this every projected target shares a large common component, their
+// cosine similarities are all about 0.95, and the contrastive loss sits at
+// chance for hundreds of updates until the bias has learnt to remove it.
+func (m *Model) centreProjectQ() {
+	q := m.Quantizer
+	G, V := q.Cfg.Groups, q.Cfg.Codes
+	d := q.Cfg.Dim / G
+	mean := make([]float64, q.Cfg.Dim) // per q channel g*d + j
+	cv := q.Codevectors.Data
+	for g := range G {
+		for v := range V {
+			row := cv[(g*V+v)*d : (g*V+v+1)*d]
+			for j, x := range row {
+				mean[g*d+j] += float64(x) / float64(V)
+			}
+		}
+	}
+	w, b := m.ProjectQ.Weight.Data, m.ProjectQ.Bias.Data
+	in := q.Cfg.Dim
+	for o := range b {
+		var s float64
+		for i := range in {
+			s += float64(w[o*in+i]) * mean[i]
+		}
+		b[o] = float32(-s)
+	}
+}
+
+// Params returns every parameter: the encoder's, the quantizer's and the
+// projections'.
+func (m *Model) Params() []*nn.Param {
+	var ps []*nn.Param
+	ps = append(ps, m.Encoder.Params()...)
+	ps = append(ps, m.Quantizer.Params()...)
+	return append(ps, m.params.List()...)
+}
+
+// trainGraph is one compiled graph of the pretraining loss for batches of
+// B crops of L samples: in training mode (Gumbel noise, dropout, gradients)
+// or for validation (argmax codes, no dropout, forward only).
+type trainGraph struct {
+	B, L, T  int
+	prog     *nn.Program
+	wave     *nn.Node // [B, 1, L]
+	mask     *nn.Node // [B, 1, T]
+	quant    quantizer.Out
+	contrast *nn.Contrastive
+	loss     *nn.Node
+	parts    [3]*nn.Node // contrastive, diversity, feature penalty
+	train    bool
+}
+
+// buildGraph builds and compiles the loss graph:
+//
+//	feats = Features(wave)                      [B, ConvDim, T]
+//	z, proj = Embed(feats)
+//	c = Context(Mask(proj, mask))               [B, Dim, T]
+//	q = Quantize(z)                             [B, qDim, T]
+//	loss = Contrastive(FinalProj(c), ProjectQ(q), mask)
+//	     + alpha * Diversity(logits, mask) + beta * mean(feats^2)
+func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, error) {
+	T := m.Encoder.Cfg.Frames(L)
+	if T < minMasked {
+		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, minMasked)
+	}
+	pc := m.Cfg.Pretrain
+	g := nn.NewGraph()
+	g.Training = train
+	g.Seed = seed
+	tg := &trainGraph{B: B, L: L, T: T, train: train}
+	tg.wave = g.Input("wave", B, 1, L)
+	tg.mask = g.Input("mask", B, 1, T)
+	feats := m.Encoder.Features(g, tg.wave)
+	z, proj := m.Encoder.Embed(g, feats)
+	c := m.Encoder.Context(g, m.Encoder.Mask(g, proj, tg.mask), nil)
+	tg.quant = m.Quantizer.Forward(g, z, train)
+	cp := m.FinalProj.Forward(g, c)
+	qp := m.ProjectQ.Forward(g, tg.quant.Q)
+	con, h := g.ContrastiveLoss(cp, qp, tg.mask, pc.Negatives, pc.LogitTemp)
+	tg.contrast = h
+	div := m.Quantizer.Diversity(g, tg.quant, tg.mask)
+	pen := g.Mean(g.Square(feats))
+	tg.parts = [3]*nn.Node{con, div, pen}
+	loss := con
+	if pc.DiversityWeight != 0 {
+		loss = g.Add(loss, g.Scale(div, pc.DiversityWeight))
+	}
+	if pc.FeaturePenalty != 0 {
+		loss = g.Add(loss, g.Scale(pen, pc.FeaturePenalty))
+	}
+	tg.loss = loss
+	var err error
+	if train {
+		tg.prog, err = g.Compile(loss, con, div, pen)
+	} else {
+		tg.prog, err = g.Compile(nil, loss, con, div, pen)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: building the %dx%d graph: %w", B, L, err)
+	}
+	return tg, nil
+}
+
+// stepResult is what one run of a loss graph measured.
+type stepResult struct {
+	Loss, Contrastive, Diversity, FeaturePenalty float64
+	Perplexity, Accuracy, MaskedFrames           float64
+}
+
+// prepare sets the graph's inputs for a batch: the audio, the span masks,
+// the distractors, the Gumbel noise and the temperature, all random draws
+// from rng.
+func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
+	pc := m.Cfg.Pretrain
+	B, T, K := tg.B, tg.T, pc.Negatives
+	tg.prog.Set(tg.wave, audio)
+	mask := make([]float32, B*T)
+	idx := make([]int32, B*T*K)
+	masked := make([]int, 0, T)
+	for b := range B {
+		row := mask[b*T : (b+1)*T]
+		SpanMask(rng, row, pc.MaskProb, pc.MaskLength)
+		masked = masked[:0]
+		for t, v := range row {
+			if v != 0 {
+				masked = append(masked, t)
+			}
+		}
+		Distractors(rng, idx[b*T*K:(b+1)*T*K], masked, T, K)
+	}
+	tg.prog.Set(tg.mask, mask)
+	if err := tg.contrast.SetDistractors(idx); err != nil {
+		return fmt.Errorf("pretrain: %w", err)
+	}
+	if tg.train {
+		m.Quantizer.FillNoise(tg.prog, tg.quant, rng)
+		m.Quantizer.SetTemperature(tg.quant, temp)
+	}
+	return nil
+}
+
+// run runs the graph (forward, and backward in training) and reads the
+// losses and statistics.
+func (m *Model) run(tg *trainGraph) (stepResult, error) {
+	if err := tg.prog.Run(); err != nil {
+		return stepResult{}, fmt.Errorf("pretrain: %w", err)
+	}
+	r := stepResult{
+		Loss:           float64(tg.prog.Value(tg.loss)[0]),
+		Contrastive:    float64(tg.prog.Value(tg.parts[0])[0]),
+		Diversity:      float64(tg.prog.Value(tg.parts[1])[0]),
+		FeaturePenalty: float64(tg.prog.Value(tg.parts[2])[0]),
+		Perplexity:     m.Quantizer.Perplexity(tg.prog, tg.quant),
+	}
+	r.Accuracy, r.MaskedFrames = tg.contrast.Accuracy()
+	return r, nil
+}

@@ -1,0 +1,261 @@
+package pretrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/train"
+)
+
+// maxGraphs is how many compiled graphs (shapes) a Trainer keeps.
+const maxGraphs = 6
+
+// Trainer holds a model, its optimiser and the position of a run: the
+// number of updates done, the next batch to read, and the counts of what
+// was skipped. Steps count optimiser updates.
+type Trainer struct {
+	Model *Model
+	Seed  uint64
+
+	Step           int   // updates done
+	Epoch          int   // epoch of the next batch
+	Position       int   // plan position of the next batch in Epoch
+	SkippedUpdates int64 // batches whose loss or gradient was not finite
+	SkippedFiles   int64 // utterances the loader could not use (set by Run)
+
+	opt    *nn.Adam
+	sched  nn.Schedule
+	graphs map[graphKey]*trainGraph
+}
+
+type graphKey struct {
+	B, L  int
+	train bool
+}
+
+// StepStats is what one TrainStep measured.
+type StepStats struct {
+	Loss, Contrastive, Diversity, FeaturePenalty float64
+	Perplexity                                   float64 // codebook perplexity of the masked frames (hard codes)
+	Accuracy                                     float64 // fraction of masked frames whose true target scored highest
+	LR                                           float64 // learning rate of the update
+	Temperature                                  float64 // Gumbel-softmax temperature
+	GradNorm                                     float64 // before clipping
+	AudioSeconds                                 float64 // audio in the batch
+	Skipped                                      bool    // the update was skipped (see Reason)
+	Reason                                       string
+}
+
+// NewTrainer returns a trainer for a fresh model drawn from seed.
+func NewTrainer(cfg FullConfig, seed uint64) (*Trainer, error) {
+	m, err := New(cfg, rand.New(rand.NewPCG(seed, 0x9a7e)))
+	if err != nil {
+		return nil, err
+	}
+	return newTrainer(m, seed)
+}
+
+func newTrainer(m *Model, seed uint64) (*Trainer, error) {
+	pc := m.Cfg.Pretrain
+	opt, err := nn.NewAdam(m.Params(), nn.AdamConfig{
+		Beta1: pc.AdamBeta1, Beta2: pc.AdamBeta2, Eps: pc.AdamEps,
+		WeightDecay: pc.WeightDecay, Decoupled: true, NoDecay: nn.NoDecayBiasNorm,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	t := &Trainer{Model: m, Seed: seed, opt: opt, graphs: map[graphKey]*trainGraph{}}
+	t.setSchedule()
+	return t, nil
+}
+
+func (t *Trainer) setSchedule() {
+	pc := t.Model.Cfg.Pretrain
+	if pc.Schedule == "constant" {
+		t.sched = nn.PolynomialDecay{Peak: pc.LR, End: pc.LR, Warmup: pc.Warmup, Total: pc.Warmup + 1}
+		return
+	}
+	t.sched = nn.LinearWarmupDecay(pc.LR, pc.Warmup, pc.MaxSteps)
+}
+
+// SetMaxSteps changes the number of updates of the run (and with it the
+// decay of the "poly" schedule).
+func (t *Trainer) SetMaxSteps(n int) {
+	t.Model.Cfg.Pretrain.MaxSteps = n
+	t.setSchedule()
+}
+
+// cropLength is the crop length used for batches of n samples: n rounded
+// down to a multiple of 0.1 s (to 10 ms below 0.2 s), so that batches of
+// slightly different lengths share a compiled graph.
+func cropLength(n int) int {
+	const coarse, fine = audio.SampleRate / 10, audio.SampleRate / 100
+	if n >= 2*coarse {
+		return n - n%coarse
+	}
+	return n - n%fine
+}
+
+// graph returns the compiled graph for B crops of L samples.
+func (t *Trainer) graph(B, L int, training bool) (*trainGraph, error) {
+	key := graphKey{B, L, training}
+	if tg, ok := t.graphs[key]; ok {
+		return tg, nil
+	}
+	if len(t.graphs) >= maxGraphs {
+		for k, tg := range t.graphs {
+			tg.prog.Close()
+			delete(t.graphs, k)
+		}
+	}
+	tg, err := t.Model.buildGraph(B, L, training, t.Seed)
+	if err != nil {
+		return nil, err
+	}
+	t.graphs[key] = tg
+	return tg, nil
+}
+
+// batchAudio returns the batch's rows cropped to L samples, [B, 1, L].
+func batchAudio(b *dataset.Batch, L int) []float32 {
+	if L == b.T {
+		return b.Audio
+	}
+	x := make([]float32, b.B*L)
+	for r := range b.B {
+		copy(x[r*L:(r+1)*L], b.Audio[r*b.T:])
+	}
+	return x
+}
+
+// batchSeed derives the seed of a batch's random draws from the run's
+// seed and the batch's place in the data (splitmix64).
+func batchSeed(seed uint64, epoch, position int, salt uint64) uint64 {
+	z := seed ^ salt
+	for _, v := range []uint64{uint64(epoch), uint64(position)} {
+		z += v*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+		z ^= z >> 31
+	}
+	return z
+}
+
+const (
+	saltTrain   = 0x7124
+	saltDropout = 0xd209
+	saltValid   = 0x7a11
+)
+
+// TrainStep runs one batch forward and backward and applies one update.
+// A batch whose loss or gradient is not finite changes no weight and no
+// optimiser state: the update is skipped, counted in SkippedUpdates and
+// reported in the result, and Step does not advance. Either way the data
+// position moves past the batch.
+func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
+	L := cropLength(b.T)
+	tg, err := t.graph(b.B, L, true)
+	if err != nil {
+		return StepStats{}, err
+	}
+	m := t.Model
+	st := StepStats{
+		AudioSeconds: float64(b.B*L) / audio.SampleRate,
+		Temperature:  m.Quantizer.Temperature(int64(t.Step)),
+		LR:           t.sched.LR(t.Step + 1),
+	}
+	rng := rand.New(rand.NewPCG(batchSeed(t.Seed, b.Epoch, b.Position, saltTrain), 1))
+	tg.prog.Reseed(batchSeed(t.Seed, b.Epoch, b.Position, saltDropout))
+	if err := m.prepare(tg, batchAudio(b, L), rng, st.Temperature); err != nil {
+		return st, err
+	}
+	t.opt.ZeroGrad()
+	r, err := m.run(tg)
+	if err != nil {
+		t.opt.ZeroGrad()
+		return st, err
+	}
+	t.Epoch, t.Position = b.Epoch, b.Position+1
+	st.Loss, st.Contrastive, st.Diversity, st.FeaturePenalty = r.Loss, r.Contrastive, r.Diversity, r.FeaturePenalty
+	st.Perplexity, st.Accuracy = r.Perplexity, r.Accuracy
+	skip := func(reason string) (StepStats, error) {
+		t.opt.ZeroGrad()
+		t.SkippedUpdates++
+		st.Skipped, st.Reason = true, reason
+		return st, nil
+	}
+	if !train.Finite(r.Loss) {
+		return skip(fmt.Sprintf("loss is %g", r.Loss))
+	}
+	params := m.Params()
+	st.GradNorm = nn.ClipGradNorm(params, m.Cfg.Pretrain.GradClip)
+	if !train.Finite(st.GradNorm) {
+		return skip(fmt.Sprintf("gradient norm is %g", st.GradNorm))
+	}
+	if err := t.opt.Step(st.LR); err != nil {
+		if errors.Is(err, nn.ErrNonFiniteGrad) {
+			return skip(err.Error())
+		}
+		return st, fmt.Errorf("pretrain: %w", err)
+	}
+	t.Step++
+	return st, nil
+}
+
+// ValidStats is the result of a validation pass.
+type ValidStats struct {
+	Loss, Contrastive, Accuracy, Perplexity float64
+	Batches                                 int
+}
+
+// Validate computes the loss over every batch of the loader's first epoch
+// in inference mode (argmax codes, no dropout), with masks and distractors
+// drawn from a fixed seed so that passes at different steps compare. The
+// averages weigh each batch by its number of masked frames.
+// Cancelling ctx stops the pass early.
+func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, error) {
+	var vs ValidStats
+	var w float64
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for b := range l.Stream(ctx, 0, 0) {
+		L := cropLength(b.T)
+		if t.Model.Encoder.Cfg.Frames(L) < minMasked {
+			continue
+		}
+		tg, err := t.graph(b.B, L, false)
+		if err != nil {
+			return vs, err
+		}
+		rng := rand.New(rand.NewPCG(batchSeed(t.Seed, 0, b.Position, saltValid), 1))
+		if err := t.Model.prepare(tg, batchAudio(b, L), rng, 0); err != nil {
+			return vs, err
+		}
+		r, err := t.Model.run(tg)
+		if err != nil {
+			return vs, err
+		}
+		if !train.Finite(r.Loss) || r.MaskedFrames == 0 {
+			continue
+		}
+		vs.Loss += r.Loss * r.MaskedFrames
+		vs.Contrastive += r.Contrastive * r.MaskedFrames
+		vs.Accuracy += r.Accuracy * r.MaskedFrames
+		vs.Perplexity += r.Perplexity * r.MaskedFrames
+		w += r.MaskedFrames
+		vs.Batches++
+	}
+	if w == 0 {
+		return vs, errors.New("pretrain: validation: no usable batch")
+	}
+	vs.Loss /= w
+	vs.Contrastive /= w
+	vs.Accuracy /= w
+	vs.Perplexity /= w
+	return vs, nil
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end recipe on the synthetic corpus: corpus -> pretrain -> fine-tune
+# (pretrained, scratch, log-mel; 10 min and 1 h of labels) -> eval -> table
+# and learning curves. Every step's command is printed before it runs; a step
+# whose marker exists is skipped, and an interrupted training run resumes.
+#
+#   recipes/synthetic/run.sh [--data DIR] [--exp DIR] [--seed N] [--stage N] [--stop-stage N]
+#                            [--pretrain-steps N] [--finetune-steps N] [--config tiny|base|FILE]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+data=$repo/data/synthetic
+exp=$repo/exp/synthetic
+seed=1
+stage=0
+stop_stage=100
+pretrain_steps=4000
+finetune_steps=3000
+config=tiny
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --data) data=$2; shift 2 ;;
+    --exp) exp=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --pretrain-steps) pretrain_steps=$2; shift 2 ;;
+    --finetune-steps) finetune_steps=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$exp/done"
+export PATH="$PATH:/usr/local/go/bin"
+
+# step NAME CMD...: print and run CMD unless NAME is done; mark it done after.
+step() {
+  local name=$1; shift
+  if [ -e "$exp/done/$name" ]; then
+    echo "== $name: done, skipped"
+    return
+  fi
+  echo "== $name"
+  printf '+'; printf ' %q' "$@"; printf '\n'
+  local t0=$SECONDS
+  "$@"
+  echo "$((SECONDS - t0))" > "$exp/done/$name"
+  echo "== $name: $((SECONDS - t0)) s"
+}
+
+# resumable: add --resume when the run folder already has a last checkpoint.
+resumable() {
+  local out=$1
+  if [ -e "$out/checkpoint_last.safetensors" ]; then echo --resume; fi
+}
+
+w2v=$exp/bin/wav2vec
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  step corpus "$here/make_corpus.sh" --out "$data" --seed "$seed"
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  # Always rebuilt: cheap, and the binary must match the sources.
+  echo "== build"
+  (cd "$repo" && go build -o "$w2v" ./cmd/wav2vec)
+fi
+
+pre=$exp/pretrain
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  step pretrain "$w2v" pretrain --train "$data/unlabeled.tsv" --valid "$data/dev.tsv" \
+    --out "$pre" --config "$config" --max-steps "$pretrain_steps" --seed "$seed" $(resumable "$pre")
+fi
+
+runs=()
+for labels in train-10m train-1h; do
+  for init in pretrained scratch logmel; do
+    runs+=("$labels-$init")
+  done
+done
+
+init_arg() {
+  case $1 in
+    pretrained) echo "$pre/checkpoint_best.safetensors" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  for r in "${runs[@]}"; do
+    labels=${r%-*}; init=${r##*-}
+    out=$exp/ft-$r
+    step "finetune-$r" "$w2v" finetune --init "$(init_arg "$init")" --train "$data/$labels.tsv" \
+      --valid "$data/dev.tsv" --out "$out" --max-steps "$finetune_steps" --seed "$seed" $(resumable "$out")
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  for r in "${runs[@]}"; do
+    for split in test test-other; do
+      step "eval-$r-$split" sh -c "\"$w2v\" eval --model \"$exp/ft-$r/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json > \"$exp/ft-$r/$split.json.tmp\" && mv \"$exp/ft-$r/$split.json.tmp\" \"$exp/ft-$r/$split.json\""
+    done
+  done
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  echo "== report"
+  "$w2v" plot --out "$exp/pretrain.png" --y loss,perplexity "$pre"
+  for labels in train-10m train-1h; do
+    "$w2v" plot --out "$exp/finetune-$labels.png" --y loss,valid_cer \
+      "$exp/ft-$labels-pretrained" "$exp/ft-$labels-scratch" "$exp/ft-$labels-logmel"
+  done
+  python3 "$here/table.py" "$exp" > "$exp/results.md"
+  cat "$exp/results.md"
+fi
