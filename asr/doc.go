@@ -1,9 +1,68 @@
 // Package asr is speech recognition on top of the pretrained networks: a
 // CTC head fine-tuned on labelled audio, the decoding of its output into
-// text, and the scoring of transcripts. The CTC head, the fine-tuning loop
-// and the Transcriber API build on encoder and nn; the decoding and scoring
-// parts, which exist now, import neither: they take plain per-frame
-// log-probability matrices and strings, and are pure Go.
+// text, the scoring of transcripts, and a Transcriber for Go programs. The
+// decoding and scoring parts import neither encoder nor nn: they take plain
+// per-frame log-probability matrices and strings, and are pure Go.
+//
+// # The model
+//
+// A Model is the encoder (the conv feature encoder and the context
+// network of package encoder) with a linear head from the context vectors
+// c to the vocabulary (asr.head.weight [V, Dim, 1], asr.head.bias [V]): its
+// output [B, V, T] goes to nn's CTC loss in training and through a
+// log-softmax to the decoders at inference. New makes one with random
+// weights, FromPretrained one whose body comes from a pretraining
+// checkpoint (its "encoder.*" tensors, its config under "config".encoder),
+// Load one written by fine-tuning (kind "asr", config {encoder, vocab,
+// init}). DefaultModel returns the model embedded in the binary from
+// asr/model/default.safetensors, or ErrNoDefaultModel in a build without
+// one. Audio shorter than MinSamples (465 samples for the wave input, 400
+// for log-mel) gives an error wrapping ErrTooShortAudio, never a panic.
+//
+// # Fine-tuning
+//
+// Finetune trains a model on a manifest with .ltr labels from one of three
+// starting points, so that the value of pretraining can be measured:
+//
+//   - a pretraining checkpoint: the conv feature encoder stays frozen, the
+//     whole body is frozen for the first FreezeSteps updates (only the head
+//     learns), as in the wav2vec 2.0 recipes;
+//   - InitScratch: the same network with random weights. Nothing is frozen:
+//     the feature encoder trains too, since random frozen convolutions
+//     would be an unfair baseline;
+//   - InitLogMel: the same context network and head on 80-bin log-mel
+//     features from package features; nothing is frozen.
+//
+// Batches are zero-padded to lengths rounded up to whole seconds, so only a
+// few graphs are compiled, with the valid-frame mask passed to the context
+// network. Span masking (MaskProb, MaskLength) acts as augmentation; Adam
+// (betas 0.9, 0.98) follows the tri-stage schedule. Utterances whose labels
+// need more frames than they have are left out with a warning (the CTC
+// loss's zero_infinity is the backstop); an update whose loss or gradient
+// is not finite is skipped, counted and logged. Each validation measures
+// the loss, CER and WER (greedy decoding) on the valid manifest, keeps
+// checkpoint_best by WER (CER breaking ties) and warns when, after the
+// warm-up, every hypothesis is empty: the model emits only blanks, and the
+// cure is a higher learning rate, a shorter freeze or more steps.
+// metrics.jsonl gets the step, loss, learning rate, gradient norm and
+// skipped counts, and the validation scores. Cancelling the context saves
+// checkpoint_last; Resume continues from it bit-identically (weights, Adam
+// state, data position, mask and dropout random state).
+//
+// # Transcribing
+//
+// A Transcriber (NewTranscriber) turns 16 kHz samples (Transcribe) or a WAV
+// stream (TranscribeReader) into a Result: the text and each word with its
+// start and end in seconds. Inputs longer than a window (30 s) go through
+// the network in windows that overlap by 3 s; each window keeps the frames
+// of its centre part, and the frame-level log probabilities are stitched
+// before decoding, so no word is lost or doubled at a seam: the result is
+// that of the whole-file run, since every kept frame sees at least the
+// context network's reach (0.5 s) of real audio on each side. Memory is
+// bounded by a window's activations plus the samples and the log
+// probabilities of the whole input. A file transcribed alone and inside a
+// padded batch (TranscribeBatch) gives the same text. Evaluate scores a
+// labelled manifest; WriteResult writes txt, json, srt or vtt.
 //
 // # Decoding
 //

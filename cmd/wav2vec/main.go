@@ -39,11 +39,12 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"manifest", "write a fairseq manifest (.tsv) for a folder of audio", runManifest},
-		{"pretrain", "pretrain the encoder and context network on unlabeled audio", notBuilt("pretrain", 4)},
-		{"finetune", "fine-tune a CTC recogniser on labeled audio", notBuilt("finetune", 5)},
-		{"eval", "word and character error rates of a model on a labeled manifest", notBuilt("eval", 5)},
-		{"transcribe", "transcribe WAV files (embedded default model unless --model)", notBuilt("transcribe", 5)},
-		{"extract", "write z, c or q features of WAV files as .npy", notBuilt("extract", 4)},
+		{"pretrain", "pretrain the encoder and context network on unlabeled audio", runPretrain},
+		{"finetune", "fine-tune a CTC recogniser on labeled audio", runFinetune},
+		{"eval", "word and character error rates of a model on a labeled manifest", runEval},
+		{"transcribe", "transcribe WAV files (embedded default model unless --model)", runTranscribe},
+		{"extract", "write z, c or q features of WAV files as .npy", runExtract},
+		{"plot", "draw learning curves from metrics.jsonl files as a PNG", runPlot},
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +124,46 @@ func TestManifestMissingRoot(t *testing.T) {
 	code, _, errOut := runCLI(t, "manifest", "--root", filepath.Join(t.TempDir(), "nope"), "--out", filepath.Join(t.TempDir(), "x.tsv"))
 	if code != exitFail || !strings.Contains(errOut, "nope") {
 		t.Errorf("exit %d, stderr %q: want exit 1 naming the folder", code, errOut)
+	}
+}
+
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b"} {
+		run := filepath.Join(dir, name)
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for s := 1; s <= 20; s++ {
+			fmt.Fprintf(&b, `{"step":%d,"loss":%g}`+"\n", s, 5/float64(s))
+			if s%5 == 0 {
+				fmt.Fprintf(&b, `{"step":%d,"valid_cer":%g}`+"\n", s, 1/float64(s))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(run, "metrics.jsonl"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "curves.png")
+	code, _, errOut := runCLI(t, "plot", "--out", out, "--y", "loss,valid_cer", filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 300 {
+		t.Errorf("image %v too small", b)
+	}
+	code, _, errOut = runCLI(t, "plot", "--out", out, "--y", "nosuch", filepath.Join(dir, "a"))
+	if code != exitFail || !strings.Contains(errOut, "nosuch") {
+		t.Errorf("unknown key: exit %d, stderr %q", code, errOut)
 	}
 }

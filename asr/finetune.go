@@ -1,0 +1,642 @@
+package asr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/train"
+)
+
+// Defaults of FinetuneConfig, sized for the tiny model on a CPU.
+const (
+	DefaultFinetuneSteps = 2000
+	DefaultFinetuneLR    = 5e-4
+	DefaultBatchSeconds  = 16.0
+	DefaultValidEvery    = 200
+	DefaultLogEvery      = 10
+	DefaultMaskProb      = 0.3
+	DefaultMaskLength    = 10
+	DefaultClipNorm      = 5.0
+)
+
+// maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
+const maxSkipsInARow = 50
+
+// FinetuneConfig configures Finetune. Zero values mean the defaults named
+// on each field.
+type FinetuneConfig struct {
+	// Init is the starting point: the path of a pretraining checkpoint,
+	// InitScratch or InitLogMel (see those constants). A resumed run takes
+	// it from its checkpoint and may leave it empty.
+	Init string
+	// Encoder is the network for InitScratch and InitLogMel; the zero
+	// value means encoder.Tiny(). A checkpoint brings its own.
+	Encoder encoder.Config
+	// Vocab is the output vocabulary; nil means dataset.DefaultVocab().
+	Vocab *dataset.Vocab
+	// Train and Valid are manifests with .ltr labels beside them. Valid
+	// may be empty: no validation, and no best checkpoint.
+	Train, Valid string
+	// Out is the run's folder: metrics.jsonl, checkpoint_last and
+	// checkpoint_best (lowest validation WER, CER breaking ties).
+	Out string
+	// MaxSteps is the number of updates (DefaultFinetuneSteps); the
+	// tri-stage schedule spans it.
+	MaxSteps int
+	// Seed fixes the initial head, the batch order, the span masks and
+	// dropout.
+	Seed uint64
+	// Resume continues from Out/checkpoint_last.safetensors: weights, Adam
+	// state, step, data position and random state, so that the run ends as
+	// an uninterrupted one would.
+	Resume bool
+	// LR is the peak learning rate of the tri-stage schedule (warm-up 10%,
+	// hold 40%, exponential decay 50% to 5% of the peak);
+	// DefaultFinetuneLR.
+	LR float64
+	// FreezeSteps: with a pretrained init, the whole body (encoder and
+	// context network) is frozen for this many first updates and only the
+	// head learns; the conv feature encoder stays frozen throughout. 0
+	// means a tenth of MaxSteps, negative means none. Ignored for
+	// InitScratch and InitLogMel, where nothing is frozen.
+	FreezeSteps int
+	// BatchSeconds bounds a batch's padded size in seconds
+	// (DefaultBatchSeconds).
+	BatchSeconds float64
+	// ValidEvery is the number of updates between validations
+	// (DefaultValidEvery); there is one at the end too.
+	ValidEvery int
+	// LogEvery is the number of updates between metrics lines
+	// (DefaultLogEvery).
+	LogEvery int
+	// MaskProb is the probability that a frame starts a masked span
+	// (wav2vec 2.0's mask_prob, as augmentation); DefaultMaskProb,
+	// negative for none. MaskLength is the span length in frames
+	// (DefaultMaskLength).
+	MaskProb   float64
+	MaskLength int
+	// ClipNorm clips the global gradient norm (DefaultClipNorm); negative
+	// means no clipping.
+	ClipNorm float64
+	// SaveEvery is the time between checkpoint_last saves (10 minutes).
+	SaveEvery time.Duration
+	// Progress receives the status line (nil: none); Quiet silences it.
+	Progress io.Writer
+	Quiet    bool
+	// stopAt, in tests, interrupts the run as a cancellation would once
+	// this many updates are done.
+	stopAt int
+	// afterInit, in tests, adjusts the model before training starts.
+	afterInit func(*Model)
+	// poison, in tests, puts a NaN into the input of the batches it picks.
+	poison func(step int) bool
+	// Log receives warnings (skipped utterances, a model that emits only
+	// blanks); nil means slog's default logger.
+	Log *slog.Logger
+}
+
+func (c FinetuneConfig) withDefaults() FinetuneConfig {
+	if c.MaxSteps == 0 {
+		c.MaxSteps = DefaultFinetuneSteps
+	}
+	if c.LR == 0 {
+		c.LR = DefaultFinetuneLR
+	}
+	if c.FreezeSteps == 0 {
+		c.FreezeSteps = c.MaxSteps / 10
+	}
+	if c.FreezeSteps < 0 {
+		c.FreezeSteps = 0
+	}
+	if c.BatchSeconds == 0 {
+		c.BatchSeconds = DefaultBatchSeconds
+	}
+	if c.ValidEvery == 0 {
+		c.ValidEvery = DefaultValidEvery
+	}
+	if c.LogEvery == 0 {
+		c.LogEvery = DefaultLogEvery
+	}
+	if c.MaskProb == 0 {
+		c.MaskProb = DefaultMaskProb
+	}
+	if c.MaskProb < 0 {
+		c.MaskProb = 0
+	}
+	if c.MaskLength == 0 {
+		c.MaskLength = DefaultMaskLength
+	}
+	if c.ClipNorm == 0 {
+		c.ClipNorm = DefaultClipNorm
+	}
+	if c.ClipNorm < 0 {
+		c.ClipNorm = 0
+	}
+	if c.Vocab == nil {
+		c.Vocab = dataset.DefaultVocab()
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return c
+}
+
+// Validate reports every problem with c at once.
+func (c FinetuneConfig) Validate() error {
+	d := c.withDefaults()
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("asr: finetune: "+format, a...)) }
+	if d.Init == "" && !d.Resume {
+		bad("no init: want a pretraining checkpoint, %q or %q", InitScratch, InitLogMel)
+	}
+	if d.Train == "" {
+		bad("no training manifest")
+	}
+	if d.Out == "" {
+		bad("no output folder")
+	}
+	if d.MaxSteps < 1 {
+		bad("max steps %d: want at least 1", d.MaxSteps)
+	}
+	if !(d.LR > 0) || math.IsInf(d.LR, 0) {
+		bad("learning rate %g: want a positive number", d.LR)
+	}
+	if !(d.BatchSeconds > 0) || math.IsInf(d.BatchSeconds, 0) {
+		bad("batch seconds %g: want a positive number", d.BatchSeconds)
+	}
+	if d.ValidEvery < 1 || d.LogEvery < 1 {
+		bad("validation and log intervals must be positive (got %d and %d)", d.ValidEvery, d.LogEvery)
+	}
+	if !(d.MaskProb >= 0 && d.MaskProb <= 1) {
+		bad("mask probability %g outside [0, 1]", d.MaskProb)
+	}
+	if d.MaskLength < 1 {
+		bad("mask length %d: want at least 1", d.MaskLength)
+	}
+	if math.IsNaN(d.ClipNorm) {
+		bad("clip norm is NaN")
+	}
+	return errors.Join(errs...)
+}
+
+// FinetuneResult sums up a run.
+type FinetuneResult struct {
+	Steps           int        // updates done in total (resumed ones included)
+	Interrupted     bool       // the context was cancelled; checkpoint_last holds the state
+	SkippedUpdates  int        // updates skipped for a non-finite loss or gradient
+	SkippedUtts     int        // utterances left out: labels longer than their frames
+	Valid           ValidStats // the last validation (zero without a valid set)
+	BestScore       float64    // best validation score (WER + CER/1000), +Inf if none
+	BlankOnlyWarned bool       // a validation after warm-up gave only empty hypotheses
+}
+
+// trainState is what checkpoint_last records to resume (metadata
+// "train_state").
+type trainState struct {
+	Epoch          int     `json:"epoch"`
+	Position       int     `json:"position"` // next batch of the epoch's plan
+	RNG            []byte  `json:"rng"`      // the span-mask PCG
+	SkippedUpdates int     `json:"skipped_updates"`
+	SkippedUtts    int     `json:"skipped_utterances"`
+	BestScore      float64 `json:"best_score"`
+}
+
+// trainer is one fine-tuning run in progress.
+type trainer struct {
+	cfg      FinetuneConfig
+	m        *Model
+	adam     *nn.Adam
+	sched    nn.TriStage
+	pcg      *rand.PCG
+	rng      *rand.Rand
+	loader   *dataset.Loader
+	valid    *validSet
+	cache    *progCache
+	metrics  *train.Metrics
+	saver    *train.Saver
+	progress *train.Progress
+	step     int
+	st       trainState
+	res      FinetuneResult
+	warned   map[int]bool
+}
+
+// Finetune fine-tunes a CTC recogniser as cfg says, writing metrics and
+// checkpoints into cfg.Out. When ctx is cancelled it saves checkpoint_last
+// and returns with Interrupted set and no error.
+func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tr := &trainer{cfg: cfg, warned: map[int]bool{}, cache: newProgCache(6)}
+	defer tr.cache.close()
+	if err := tr.setup(); err != nil {
+		return nil, err
+	}
+	defer tr.metrics.Close()
+	err := tr.loop(ctx)
+	if cerr := tr.metrics.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	tr.res.Steps = tr.step
+	tr.res.SkippedUpdates = tr.st.SkippedUpdates
+	tr.res.SkippedUtts = tr.st.SkippedUtts
+	tr.res.BestScore = tr.saver.Best()
+	return &tr.res, nil
+}
+
+// setup builds or restores the model, the optimiser and the data.
+func (tr *trainer) setup() error {
+	cfg := tr.cfg
+	tr.pcg = rand.NewPCG(cfg.Seed, 0xf1e7_0e5a)
+	tr.rng = rand.New(tr.pcg)
+	var ck *nn.Checkpoint
+	var err error
+	if cfg.Resume {
+		ck, err = nn.LoadCheckpoint(train.LastPath(cfg.Out))
+		if err != nil {
+			return fmt.Errorf("asr: --resume: %w", err)
+		}
+		tr.m, err = FromCheckpoint(ck)
+	} else {
+		initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x1417_4ead))
+		switch cfg.Init {
+		case InitScratch, InitLogMel:
+			tr.m, err = New(cfg.Encoder, cfg.Vocab, cfg.Init, initRNG)
+		default:
+			tr.m, err = FromPretrained(cfg.Init, cfg.Vocab, initRNG)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.afterInit != nil {
+		cfg.afterInit(tr.m)
+	}
+	tr.adam, err = nn.NewAdam(tr.m.Params(), nn.AdamConfig{Beta1: 0.9, Beta2: 0.98, Eps: 1e-8})
+	if err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	tr.st.BestScore = math.Inf(1)
+	if ck != nil {
+		if err := tr.restore(ck); err != nil {
+			return err
+		}
+	}
+	tr.sched = nn.TriStage{Peak: cfg.LR, Total: cfg.MaxSteps}
+	if err := tr.openData(); err != nil {
+		return err
+	}
+	tr.saver = train.NewSaver(cfg.Out, cfg.SaveEvery)
+	tr.saver.SetBest(tr.st.BestScore)
+	tr.metrics, err = train.OpenMetrics(cfg.Out, tr.step)
+	if err != nil {
+		return err
+	}
+	tr.progress = train.NewProgress(cfg.Progress, cfg.MaxSteps, cfg.Quiet)
+	return nil
+}
+
+// restore reads the step, the Adam state and the training state.
+func (tr *trainer) restore(ck *nn.Checkpoint) error {
+	if err := ck.MetaJSON(nn.MetaStep, &tr.step); err != nil {
+		return fmt.Errorf("asr: --resume: %w", err)
+	}
+	if err := tr.adam.LoadFrom(ck); err != nil {
+		return fmt.Errorf("asr: --resume: %w", err)
+	}
+	if err := ck.MetaJSON(nn.MetaTrainState, &tr.st); err != nil {
+		return fmt.Errorf("asr: --resume: %w", err)
+	}
+	if err := tr.pcg.UnmarshalBinary(tr.st.RNG); err != nil {
+		return fmt.Errorf("asr: --resume: %s: random state: %w", ck.Path, err)
+	}
+	return nil
+}
+
+// openData reads the manifests and labels.
+func (tr *trainer) openData() error {
+	cfg := tr.cfg
+	warn := func(path string, err error) { cfg.Log.Warn("asr: skipping utterance", "file", path, "err", err) }
+	man, labels, err := readLabeled(cfg.Train, tr.m.Vocab)
+	if err != nil {
+		return err
+	}
+	tr.loader, err = dataset.NewLoader(man, labels, dataset.LoaderConfig{
+		Mode: dataset.Finetune, MaxBatchSeconds: cfg.BatchSeconds, Shuffle: true, Seed: cfg.Seed,
+		MinSamples: max(640, tr.m.MinSamples()), Warn: warn,
+	})
+	if err != nil {
+		return fmt.Errorf("asr: %s: %w", cfg.Train, err)
+	}
+	if cfg.Valid != "" {
+		tr.valid, err = openValidSet(cfg.Valid, tr.m, cfg.BatchSeconds, warn)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readLabeled reads a manifest and its .ltr labels, encoded with vocab.
+func readLabeled(path string, vocab *dataset.Vocab) (*dataset.Manifest, [][]int, error) {
+	man, err := dataset.ReadManifest(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines, err := dataset.ReadLabels(path, "ltr")
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := vocab.EncodeAll(lines, dataset.LabelPath(path, "ltr"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return man, labels, nil
+}
+
+// setFrozen freezes what the step's phase asks and returns the phase.
+func (tr *trainer) setFrozen() int {
+	for _, p := range tr.m.Params() {
+		p.Frozen = false
+	}
+	if tr.m.Config.Init != InitPretrained {
+		return 1
+	}
+	for _, p := range tr.m.Encoder.FeatureParams() {
+		p.Frozen = true
+	}
+	if tr.step < tr.cfg.FreezeSteps {
+		for _, p := range tr.m.Encoder.Params() {
+			p.Frozen = true
+		}
+		return 0
+	}
+	return 1
+}
+
+// stepSeed is the dropout seed of an update: the same on a resumed run.
+func stepSeed(seed uint64, step int) uint64 {
+	z := seed*0x9E3779B97F4A7C15 + uint64(step) + 0x632BE59BD9B4E019
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// spanMask draws wav2vec 2.0's span mask over each row's real frames:
+// int(p*T/M + u) spans of M frames, starts uniform (u uniform in [0, 1)).
+func spanMask(rng *rand.Rand, in *batchInput, p float64, M int) []float32 {
+	mask := make([]float32, in.B*in.T)
+	for b, T := range in.frames {
+		u := rng.Float64()
+		if p == 0 || T <= M {
+			continue
+		}
+		n := int(p*float64(T)/float64(M) + u)
+		for range n {
+			s := rng.IntN(T - M + 1)
+			for t := s; t < s+M; t++ {
+				mask[b*in.T+t] = 1
+			}
+		}
+	}
+	return mask
+}
+
+// loop runs updates until MaxSteps or cancellation.
+func (tr *trainer) loop(ctx context.Context) error {
+	cfg := tr.cfg
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := tr.loader.Stream(sctx, tr.st.Epoch, tr.st.Position)
+	emptyEpochs := 0
+	var lossSum, normSum, secSum float64
+	var lossN, skipsInARow int
+	for tr.step < cfg.MaxSteps {
+		if ctx.Err() != nil || (cfg.stopAt > 0 && tr.step >= cfg.stopAt) {
+			return tr.interrupt()
+		}
+		b, ok := <-stream
+		if !ok {
+			if ctx.Err() != nil {
+				return tr.interrupt()
+			}
+			if emptyEpochs++; emptyEpochs > 1 {
+				return fmt.Errorf("asr: %s: no usable utterance (see the warnings above)", cfg.Train)
+			}
+			tr.st.Epoch++
+			tr.st.Position = 0
+			stream = tr.loader.Stream(sctx, tr.st.Epoch, 0)
+			continue
+		}
+		tr.st.Epoch, tr.st.Position = b.Epoch, b.Position+1
+		loss, norm, secs, ran, err := tr.update(b)
+		if err != nil {
+			return err
+		}
+		if !ran {
+			continue
+		}
+		emptyEpochs = 0
+		if !train.Finite(loss) || !train.Finite(norm) {
+			tr.st.SkippedUpdates++
+			if skipsInARow++; skipsInARow >= maxSkipsInARow {
+				return fmt.Errorf("asr: %d updates in a row had a non-finite loss or gradient; stopping at step %d (lower --lr?)", skipsInARow, tr.step)
+			}
+			if err := tr.metrics.Write(map[string]any{"step": tr.step, "skipped": true, "loss": loss, "grad_norm": norm,
+				"skipped_updates": tr.st.SkippedUpdates}); err != nil {
+				return err
+			}
+			continue
+		}
+		skipsInARow = 0
+		lossSum += loss
+		normSum += norm
+		secSum += secs
+		lossN++
+		fields := []train.Field{{Name: "loss", Value: loss}, {Name: "lr", Value: tr.sched.LR(tr.step)}}
+		if tr.res.Valid.Utterances > 0 {
+			fields = append(fields, train.Field{Name: "valid-cer", Value: tr.res.Valid.CER})
+		}
+		tr.progress.Update(tr.step, secs, fields...)
+		if tr.step%cfg.LogEvery == 0 || tr.step == cfg.MaxSteps {
+			row := map[string]any{"step": tr.step, "loss": lossSum / float64(lossN), "grad_norm": normSum / float64(lossN),
+				"lr": tr.sched.LR(tr.step), "audio_seconds": secSum, "skipped_updates": tr.st.SkippedUpdates,
+				"skipped_utterances": tr.st.SkippedUtts, "body_frozen": tr.m.Config.Init == InitPretrained && tr.step <= cfg.FreezeSteps}
+			if err := tr.metrics.Write(row); err != nil {
+				return err
+			}
+			lossSum, normSum, secSum, lossN = 0, 0, 0, 0
+		}
+		if tr.valid != nil && (tr.step%cfg.ValidEvery == 0 || tr.step == cfg.MaxSteps) {
+			if err := tr.validate(ctx); err != nil {
+				return err
+			}
+		}
+		if tr.saver.Due() {
+			if err := tr.saveLast(); err != nil {
+				return err
+			}
+		}
+	}
+	tr.progress.Done()
+	return tr.saveLast()
+}
+
+// interrupt saves checkpoint_last after a cancellation.
+func (tr *trainer) interrupt() error {
+	tr.progress.Done()
+	tr.res.Interrupted = true
+	return tr.saveLast()
+}
+
+// update runs one batch forward and backward and applies the update. ran
+// is false when the batch had no usable utterance (no update, no step).
+func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool, err error) {
+	rows := make([][]float32, 0, b.B)
+	labels := make([][]int, 0, b.B)
+	for r := range b.B {
+		x := b.Audio[r*b.T : r*b.T+b.Lengths[r]]
+		frames := tr.m.Frames(len(x))
+		if need := nn.CTCMinFrames(b.Labels[r]); frames < need {
+			tr.st.SkippedUtts++
+			if idx := b.Indices[r]; !tr.warned[idx] {
+				tr.warned[idx] = true
+				tr.cfg.Log.Warn("asr: skipping an utterance whose label is longer than its frames",
+					"manifest", tr.cfg.Train, "row", idx+1, "frames", frames, "label_frames", need)
+			}
+			continue
+		}
+		rows = append(rows, x)
+		labels = append(labels, b.Labels[r])
+	}
+	if len(rows) == 0 {
+		return 0, 0, 0, false, nil
+	}
+	phase := tr.setFrozen()
+	in, err := tr.m.prepare(rows, bucketSamples)
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	pr, err := tr.cache.get(tr.m, graphKey{B: in.B, L: in.L, train: true, phase: phase}, in, 0)
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	pr.p.Reseed(stepSeed(tr.cfg.Seed, tr.step))
+	if tr.cfg.poison != nil && tr.cfg.poison(tr.step) {
+		in.data[len(in.data)/2] = float32(math.NaN())
+	}
+	pr.p.Set(pr.x, in.data)
+	pr.p.Set(pr.valid, in.valid)
+	pr.p.Set(pr.msk, spanMask(tr.rng, in, tr.cfg.MaskProb, tr.cfg.MaskLength))
+	if err := pr.ctc.SetTargets(in.frames, labels); err != nil {
+		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
+	}
+	if err := pr.p.Run(); err != nil {
+		return 0, 0, 0, false, fmt.Errorf("asr: step %d: %w", tr.step+1, err)
+	}
+	loss = pr.p.Loss()
+	if !train.Finite(loss) {
+		tr.adam.ZeroGrad()
+		return loss, 0, in.seconds, true, nil
+	}
+	params := tr.m.Params()
+	norm = nn.ClipGradNorm(params, tr.cfg.ClipNorm)
+	if err := tr.adam.Step(tr.sched.LR(tr.step + 1)); err != nil {
+		if errors.Is(err, nn.ErrNonFiniteGrad) {
+			return loss, math.NaN(), in.seconds, true, nil
+		}
+		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
+	}
+	tr.step++
+	return loss, norm, in.seconds, true, nil
+}
+
+// meta returns the checkpoint metadata of the current state.
+func (tr *trainer) meta() (map[string]string, error) {
+	meta, err := tr.m.Meta()
+	if err != nil {
+		return nil, err
+	}
+	if err := nn.PutMetaJSON(meta, nn.MetaStep, tr.step); err != nil {
+		return nil, err
+	}
+	tr.st.RNG, err = tr.pcg.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	tr.st.BestScore = tr.saver.Best()
+	if math.IsInf(tr.st.BestScore, 1) {
+		tr.st.BestScore = math.MaxFloat64 // JSON has no +Inf; nothing scores this badly
+	}
+	if err := nn.PutMetaJSON(meta, nn.MetaTrainState, tr.st); err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// saveLast writes checkpoint_last with the optimiser and training state.
+func (tr *trainer) saveLast() error {
+	meta, err := tr.meta()
+	if err != nil {
+		return err
+	}
+	extra := map[string][]float32{}
+	if err := tr.adam.SaveTo(extra, meta); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	if err := os.MkdirAll(tr.cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	return tr.saver.SaveLast(tr.m.Params(), extra, meta)
+}
+
+// validate scores the valid set, logs it, keeps the best checkpoint and
+// warns when the model emits only blanks after the warm-up.
+func (tr *trainer) validate(ctx context.Context) error {
+	vs, err := tr.valid.run(ctx, tr.m)
+	if err != nil {
+		return err
+	}
+	tr.res.Valid = vs
+	score := vs.WER + vs.CER/1000
+	warm := int(float64(tr.cfg.MaxSteps) * 0.1)
+	blankOnly := vs.Utterances > 0 && vs.EmptyHyps == vs.Utterances
+	row := map[string]any{"step": tr.step, "valid_loss": vs.Loss, "valid_cer": vs.CER, "valid_wer": vs.WER,
+		"valid_utterances": vs.Utterances, "valid_empty_hypotheses": vs.EmptyHyps}
+	if blankOnly && tr.step >= max(warm, tr.cfg.FreezeSteps) && tr.step > 0 {
+		row["blank_only"] = true
+		tr.res.BlankOnlyWarned = true
+		tr.cfg.Log.Warn("asr: the model emits only blanks: every validation hypothesis is empty after the warm-up; "+
+			"raise the learning rate (--lr), shorten the freeze (--freeze-steps) or train more steps (--max-steps)",
+			"step", tr.step, "lr", tr.sched.LR(tr.step))
+	}
+	if err := tr.metrics.Write(row); err != nil {
+		return err
+	}
+	meta, err := tr.meta()
+	if err != nil {
+		return err
+	}
+	if _, err := tr.saver.SaveBest(score, tr.m.Params(), nil, meta); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+package asr
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/train"
+)
+
+// quietLog discards warnings, or collects them into *buf.
+func quietLog(buf *lockedBuffer) *slog.Logger {
+	if buf == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// readMetrics returns the rows of DIR/metrics.jsonl.
+func readMetrics(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var row map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatalf("metrics line %q: %v", sc.Text(), err)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// validRows returns the validation rows' steps and CERs.
+func validRows(rows []map[string]any) (steps []int, cers []float64) {
+	for _, r := range rows {
+		if c, ok := r["valid_cer"].(float64); ok {
+			steps = append(steps, int(r["step"].(float64)))
+			cers = append(cers, c)
+		}
+	}
+	return steps, cers
+}
+
+// TestFinetuneLearnsToy fine-tunes the toy model from scratch (wave input,
+// feature encoder trained too) on 16 utterances of the toy language and
+// checks that the training CER, measured by the validation pass on the
+// training manifest itself, falls steadily and ends below a real threshold.
+func TestFinetuneLearnsToy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for about 25 s")
+	}
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 16, 1)
+	validTSV := trainTSV
+	out := filepath.Join(dir, "run")
+	res, err := Finetune(context.Background(), FinetuneConfig{
+		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t),
+		Train: trainTSV, Valid: validTSV, Out: out,
+		MaxSteps: toySteps, LR: 3e-3, BatchSeconds: 8, ValidEvery: toySteps / 5, Seed: 3, MaskProb: 0.05,
+		Log: quietLog(nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, cers := validRows(readMetrics(t, out))
+	t.Logf("validation CER by step: %v %v", steps, cers)
+	if res.Steps != toySteps || len(cers) != 5 {
+		t.Fatalf("%d steps, %d validations", res.Steps, len(cers))
+	}
+	if cers[0] < 0.3 {
+		t.Errorf("CER %.3f after %d steps: the task is too easy to show learning", cers[0], steps[0])
+	}
+	if cers[len(cers)-1] > toyMaxCER {
+		t.Errorf("final validation CER %.3f, want at most %.2f", cers[len(cers)-1], toyMaxCER)
+	}
+	for i := 1; i < len(cers); i++ {
+		if cers[i] > cers[i-1]+0.02 {
+			t.Errorf("CER rose from %.3f to %.3f between steps %d and %d", cers[i-1], cers[i], steps[i-1], steps[i])
+		}
+	}
+	best, err := Load(train.BestPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTranscriber(best, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Evaluate(context.Background(), tr, validTSV, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("best checkpoint on the training set: WER %.3f CER %.3f, RTF %.3f", ev.WER, ev.CER, ev.RTF)
+	if ev.CER > toyMaxCER {
+		t.Errorf("best checkpoint CER %.3f, want at most %.2f", ev.CER, toyMaxCER)
+	}
+}
+
+const (
+	toySteps  = 100
+	toyMaxCER = 0.05
+)
+
+// TestFinetuneResume stops a run in the middle and resumes it: the result
+// must be bit-identical to an uninterrupted run (weights, metrics).
+func TestFinetuneResume(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 10, 4)
+	validTSV := writeToyCorpus(t, dir, "valid", 3, 5)
+	cfg := FinetuneConfig{
+		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t),
+		Train: trainTSV, Valid: validTSV, MaxSteps: 8, LR: 1e-3, BatchSeconds: 4, ValidEvery: 3, LogEvery: 1, Seed: 11,
+		Log: quietLog(nil),
+	}
+	full := cfg
+	full.Out = filepath.Join(dir, "full")
+	if _, err := Finetune(context.Background(), full); err != nil {
+		t.Fatal(err)
+	}
+	half := cfg
+	half.Out = filepath.Join(dir, "half")
+	half.stopAt = 5
+	if res, err := Finetune(context.Background(), half); err != nil || !res.Interrupted || res.Steps != 5 {
+		t.Fatalf("interrupted run: %+v, %v", res, err)
+	}
+	half.stopAt = 0
+	half.Resume = true
+	res, err := Finetune(context.Background(), half)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 8 {
+		t.Fatalf("resumed run ended at step %d", res.Steps)
+	}
+	a, err := nn.LoadCheckpoint(train.LastPath(full.Out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nn.LoadCheckpoint(train.LastPath(half.Out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ta := range a.Tensors {
+		if !slices.Equal(ta.Data, b.Tensors[name].Data) {
+			t.Errorf("tensor %s differs between the uninterrupted and the resumed run", name)
+		}
+	}
+	ra, rb := readMetrics(t, full.Out), readMetrics(t, half.Out)
+	strip := func(rows []map[string]any) []string {
+		var out []string
+		for _, r := range rows {
+			delete(r, "audio_seconds") // identical, but keep the check on the rest
+			b, _ := json.Marshal(r)
+			out = append(out, string(b))
+		}
+		return out
+	}
+	if sa, sb := strip(ra), strip(rb); !slices.Equal(sa, sb) {
+		t.Errorf("metrics differ:\n%s\n---\n%s", strings.Join(sa, "\n"), strings.Join(sb, "\n"))
+	}
+}
+
+// pretrainedCheckpoint writes a pretraining checkpoint of the toy encoder.
+func pretrainedCheckpoint(t *testing.T, dir string) string {
+	t.Helper()
+	cfg := toyConfig()
+	enc, err := encoder.New(cfg, testRNG(21))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]string{nn.MetaKind: "pretrain"}
+	if err := nn.PutMetaJSON(meta, nn.MetaConfig, map[string]any{"encoder": cfg}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "pretrained.safetensors")
+	if err := nn.SaveCheckpoint(path, enc.Params(), nil, meta); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestFinetuneFreezing: from a pretrained checkpoint, the feature encoder
+// never changes, the rest of the body only after FreezeSteps, the head
+// from the start.
+func TestFinetuneFreezing(t *testing.T) {
+	dir := t.TempDir()
+	pre := pretrainedCheckpoint(t, dir)
+	trainTSV := writeToyCorpus(t, dir, "train", 6, 4)
+	cfg := FinetuneConfig{
+		Init: pre, Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV, Out: filepath.Join(dir, "run"),
+		MaxSteps: 6, FreezeSteps: 3, LR: 1e-3, BatchSeconds: 4, Seed: 2, Log: quietLog(nil), stopAt: 3,
+	}
+	if _, err := Finetune(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	start, err := FromPretrained(pre, toyVocab(t), testRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := func(m *Model) (feature, body, head bool) {
+		want := map[string][]float32{}
+		for _, p := range start.Params() {
+			want[p.Name] = p.Data
+		}
+		feat := map[string]bool{}
+		for _, p := range m.Encoder.FeatureParams() {
+			feat[p.Name] = true
+		}
+		for _, p := range m.Params() {
+			diff := !slices.Equal(p.Data, want[p.Name])
+			switch {
+			case strings.HasPrefix(p.Name, "asr.head"):
+				head = head || diff
+			case feat[p.Name]:
+				feature = feature || diff
+			default:
+				body = body || diff
+			}
+		}
+		return
+	}
+	m, err := Load(train.LastPath(cfg.Out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, b, h := changed(m); f || b || !h {
+		t.Errorf("after the frozen steps: feature encoder changed %t, body %t, head %t; want false, false, true", f, b, h)
+	}
+	cfg.stopAt, cfg.Resume = 0, true
+	if _, err := Finetune(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = Load(train.LastPath(cfg.Out)); err != nil {
+		t.Fatal(err)
+	}
+	if f, b, h := changed(m); f || !b || !h {
+		t.Errorf("after unfreezing: feature encoder changed %t, body %t, head %t; want false, true, true", f, b, h)
+	}
+}
+
+// TestFinetuneBlankOnly: a model that emits only blanks after the warm-up
+// is reported in the log, the metrics and the result.
+func TestFinetuneBlankOnly(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 4, 6)
+	var log lockedBuffer
+	out := filepath.Join(dir, "run")
+	res, err := Finetune(context.Background(), FinetuneConfig{
+		Init: InitLogMel, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV, Out: out,
+		MaxSteps: 4, LR: 1e-9, BatchSeconds: 4, ValidEvery: 2, Log: quietLog(&log),
+		afterInit: func(m *Model) { m.HeadB.Data[m.Vocab.Blank()] = 1000 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.BlankOnlyWarned || !strings.Contains(log.String(), "emits only blanks") || !strings.Contains(log.String(), "--lr") {
+		t.Errorf("no blank-only warning: %+v\n%s", res, log.String())
+	}
+	found := false
+	for _, r := range readMetrics(t, out) {
+		found = found || r["blank_only"] == true
+	}
+	if !found {
+		t.Error("metrics.jsonl has no blank_only row")
+	}
+}
+
+// TestFinetuneSkipsBadUpdates: a batch whose loss is NaN is skipped and
+// counted, never reaches the weights, and training goes on; an utterance
+// whose label needs more frames than it has is left out with a warning.
+func TestFinetuneSkipsBadUpdates(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 6, 7)
+	// Give the first utterance a label far too long for its audio.
+	ltr := filepath.Join(dir, "train.ltr")
+	data, err := os.ReadFile(ltr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("A B ", 200) + "|"
+	lines := strings.SplitN(string(data), "\n", 2)
+	if err := os.WriteFile(ltr, []byte(long+"\n"+lines[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log lockedBuffer
+	poisoned := 0
+	out := filepath.Join(dir, "run")
+	res, err := Finetune(context.Background(), FinetuneConfig{
+		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Out: out,
+		MaxSteps: 5, LR: 1e-3, BatchSeconds: 3, LogEvery: 1, Log: quietLog(&log),
+		poison: func(step int) bool {
+			if step == 2 && poisoned < 2 {
+				poisoned++
+				return true
+			}
+			return false
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 5 || res.SkippedUpdates != 2 || res.SkippedUtts == 0 {
+		t.Errorf("result %+v: want 5 steps, 2 skipped updates, skipped utterances", res)
+	}
+	if !strings.Contains(log.String(), "label is longer than its frames") {
+		t.Errorf("no warning about the long label:\n%s", log.String())
+	}
+	m, err := Load(train.LastPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		for _, v := range p.Data {
+			if !train.Finite(float64(v)) {
+				t.Fatalf("%s holds %g", p.Name, v)
+			}
+		}
+	}
+	skipRows := 0
+	for _, r := range readMetrics(t, out) {
+		if r["skipped"] == true {
+			skipRows++
+		}
+	}
+	if skipRows != 2 {
+		t.Errorf("%d skipped rows in metrics, want 2", skipRows)
+	}
+}

@@ -1,0 +1,215 @@
+package asr
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+// bucketSamples is the padding granularity of a batch: padded lengths are
+// rounded up to a multiple of one second, so that only a few graphs (one per
+// batch size and length bucket) are ever compiled.
+const bucketSamples = audio.SampleRate
+
+// batchInput is a zero-padded batch laid out for a graph.
+type batchInput struct {
+	B, L    int       // rows, padded samples per row
+	shape   []int     // of the input node: [B, 1, L] or [B, bins, Tm]
+	data    []float32 // the input node's values
+	T       int       // output frames of the padded length
+	frames  []int     // real output frames per row
+	valid   []float32 // [B, 1, T]: 1 on real frames
+	seconds float64   // real audio in the batch
+}
+
+// prepare pads rows (normalised 16 kHz samples, each at least MinSamples
+// long) into a batch whose length is rounded up to a multiple of bucket
+// samples (0: no rounding).
+func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("asr: empty batch")
+	}
+	longest := 0
+	for _, r := range rows {
+		if err := m.checkLength(len(r)); err != nil {
+			return nil, err
+		}
+		longest = max(longest, len(r))
+	}
+	L := longest
+	if bucket > 0 {
+		L = (longest + bucket - 1) / bucket * bucket
+	}
+	B := len(rows)
+	in := &batchInput{B: B, L: L, T: m.Frames(L), frames: make([]int, B)}
+	in.valid = make([]float32, B*in.T)
+	for b, r := range rows {
+		in.frames[b] = m.Frames(len(r))
+		for t := range in.frames[b] {
+			in.valid[b*in.T+t] = 1
+		}
+		in.seconds += float64(len(r)) / audio.SampleRate
+	}
+	if m.mel == nil {
+		in.shape = []int{B, 1, L}
+		in.data = make([]float32, B*L)
+		for b, r := range rows {
+			copy(in.data[b*L:], r)
+		}
+		return in, nil
+	}
+	bins := m.mel.Dim()
+	Tm := m.mel.NumFrames(L)
+	in.shape = []int{B, bins, Tm}
+	in.data = make([]float32, B*bins*Tm)
+	for b, r := range rows {
+		feats, n := m.mel.LogMel(r)
+		base := b * bins * Tm
+		for t := range n {
+			for k := range bins {
+				in.data[base+k*Tm+t] = feats[t*bins+k]
+			}
+		}
+	}
+	return in, nil
+}
+
+// graphKey identifies a compiled program: the batch shape, whether it
+// trains, and the freeze phase (Compile fixes which params get gradients).
+type graphKey struct {
+	B, L  int
+	train bool
+	phase int
+}
+
+// program is a compiled graph of the model with its input and output nodes.
+type program struct {
+	p             *nn.Program
+	x, valid, msk *nn.Node // msk is nil for inference programs
+	logits        *nn.Node // [B, V, T]
+	ctc           *nn.CTCHandle
+}
+
+// build compiles the model's graph for key. A training graph has dropout,
+// span masking and the CTC loss (mean over the batch, zero_infinity as a
+// backstop: utterances too short for their labels are left out before).
+func (m *Model) build(key graphKey, in *batchInput, seed uint64) (*program, error) {
+	g := nn.NewGraph()
+	g.Training = key.train
+	g.Seed = seed
+	pr := &program{}
+	pr.x = g.Input("input", in.shape...)
+	pr.valid = g.Input("valid", in.B, 1, in.T)
+	feats := m.Encoder.Features(g, pr.x)
+	_, proj := m.Encoder.Embed(g, feats)
+	if key.train {
+		pr.msk = g.Input("mask", in.B, 1, in.T)
+		proj = m.Encoder.Mask(g, proj, pr.msk)
+	}
+	c := m.Encoder.Context(g, proj, pr.valid)
+	pr.logits = g.Conv1d(c, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
+	var loss *nn.Node
+	if key.train {
+		loss, pr.ctc = g.CTC(pr.logits, nn.CTCConfig{Blank: m.Vocab.Blank(), ZeroInfinity: true}, nn.CTCMean)
+	}
+	var err error
+	if loss != nil {
+		pr.p, err = g.Compile(loss)
+	} else {
+		pr.p, err = g.Compile(nil, pr.logits)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("asr: building the model's graph for a batch of %d x %d samples: %w", in.B, in.L, err)
+	}
+	return pr, nil
+}
+
+// progCache keeps compiled programs by key, evicting the oldest beyond max.
+// It is not safe for concurrent use: each worker has its own.
+type progCache struct {
+	max   int
+	progs map[graphKey]*program
+	order []graphKey
+}
+
+func newProgCache(max int) *progCache {
+	return &progCache{max: max, progs: map[graphKey]*program{}}
+}
+
+// get returns the program for key, building it on first use.
+func (c *progCache) get(m *Model, key graphKey, in *batchInput, seed uint64) (*program, error) {
+	if p, ok := c.progs[key]; ok {
+		return p, nil
+	}
+	p, err := m.build(key, in, seed)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.order) >= c.max {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.progs[old].p.Close()
+		delete(c.progs, old)
+	}
+	c.progs[key] = p
+	c.order = append(c.order, key)
+	return p, nil
+}
+
+// close releases every program.
+func (c *progCache) close() {
+	for _, p := range c.progs {
+		p.p.Close()
+	}
+	clear(c.progs)
+	c.order = nil
+}
+
+// logProbsOf returns row b of the logits [B, V, T] as a frames x V
+// row-major matrix of log-softmax values.
+func logProbsOf(logits []float32, B, V, T, b, frames int) []float32 {
+	out := make([]float32, frames*V)
+	base := b * V * T
+	for t := range frames {
+		mx := math.Inf(-1)
+		for v := range V {
+			mx = max(mx, float64(logits[base+v*T+t]))
+		}
+		var s float64
+		for v := range V {
+			s += math.Exp(float64(logits[base+v*T+t]) - mx)
+		}
+		lse := mx + math.Log(s)
+		for v := range V {
+			out[t*V+v] = float32(float64(logits[base+v*T+t]) - lse)
+		}
+	}
+	return out
+}
+
+// forward runs the inference program for rows (normalised samples) and
+// returns each row's frames x V log-probabilities.
+func (m *Model) forward(c *progCache, rows [][]float32) ([][]float32, error) {
+	in, err := m.prepare(rows, bucketSamples)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := c.get(m, graphKey{B: in.B, L: in.L}, in, 0)
+	if err != nil {
+		return nil, err
+	}
+	pr.p.Set(pr.x, in.data)
+	pr.p.Set(pr.valid, in.valid)
+	if err := pr.p.Run(); err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	logits := pr.p.Value(pr.logits)
+	V := m.Vocab.Size()
+	out := make([][]float32, in.B)
+	for b := range in.B {
+		out[b] = logProbsOf(logits, in.B, V, in.T, b, in.frames[b])
+	}
+	return out, nil
+}

@@ -1,0 +1,331 @@
+package asr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/features"
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+// Starting points of a fine-tuning run (ModelConfig.Init).
+const (
+	// InitPretrained: the encoder and context network come from a
+	// pretraining checkpoint; the conv feature encoder stays frozen and the
+	// whole body is frozen for the first steps.
+	InitPretrained = "pretrained"
+	// InitScratch: the same network with random weights. Nothing is
+	// frozen, the feature encoder trains too: random frozen convolutions
+	// would be an unfair baseline.
+	InitScratch = "scratch"
+	// InitLogMel: the same context network and head on 80-bin log-mel
+	// features (encoder.Config.Input "logmel"); nothing is frozen.
+	InitLogMel = "logmel"
+)
+
+// KindASR is the checkpoint kind (metadata key nn.MetaKind) of a model.
+const KindASR = "asr"
+
+// Names of the CTC head's parameters.
+const (
+	headWeight = "asr.head.weight" // [V, Dim, 1]
+	headBias   = "asr.head.bias"   // [V]
+)
+
+// ModelConfig is what a model checkpoint records under the metadata key
+// "config": the encoder's configuration, the output symbols after the
+// blank (the blank is always index 0) and the starting point it was
+// fine-tuned from.
+type ModelConfig struct {
+	Encoder encoder.Config `json:"encoder"`
+	Vocab   []string       `json:"vocab"`
+	Init    string         `json:"init"`
+}
+
+// Model is a CTC recogniser: the encoder (feature encoder and context
+// network) and a linear head from the context vectors c to the
+// vocabulary. Its parameters live outside any graph; a Model is read-only
+// during inference and may then be shared by goroutines.
+type Model struct {
+	Config  ModelConfig
+	Encoder *encoder.Model
+	Vocab   *dataset.Vocab
+	HeadW   *nn.Param // asr.head.weight [V, Dim, 1]
+	HeadB   *nn.Param // asr.head.bias [V]
+
+	boundary int                 // index of "|"
+	symbols  []string            // spelling of each index ("" for the blank)
+	mel      *features.Extractor // log-mel input only
+	hop, rf  int                 // samples per frame, samples of the first frame
+}
+
+// New returns a model with random weights drawn from rng: the encoder of
+// cfg (zero value: encoder.Tiny()) and a head over vocab (nil: the default
+// English letters), fine-tuned from init (InitScratch or InitLogMel; for
+// InitLogMel cfg.Input is set to "logmel"). The vocabulary must hold the
+// word boundary "|".
+func New(cfg encoder.Config, vocab *dataset.Vocab, init string, rng *rand.Rand) (*Model, error) {
+	if isZeroConfig(cfg) {
+		cfg = encoder.Tiny()
+	}
+	switch init {
+	case InitScratch, InitPretrained:
+	case InitLogMel:
+		cfg.Input = "logmel"
+	default:
+		return nil, fmt.Errorf("asr: unknown init %q: want %q, %q or %q", init, InitPretrained, InitScratch, InitLogMel)
+	}
+	if vocab == nil {
+		vocab = dataset.DefaultVocab()
+	}
+	enc, err := encoder.New(cfg, rng)
+	if err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	m, err := assemble(enc, vocab, init)
+	if err != nil {
+		return nil, err
+	}
+	initHead(m, rng)
+	return m, nil
+}
+
+// isZeroConfig reports whether cfg is the zero Config (which means Tiny).
+func isZeroConfig(c encoder.Config) bool {
+	return c.Input == "" && c.LogMelBins == 0 && c.ConvDim == 0 && len(c.ConvKernels) == 0 &&
+		len(c.ConvStrides) == 0 && c.Dim == 0 && c.ContextKernel == 0 && len(c.ContextDilations) == 0 && c.Dropout == 0
+}
+
+// assemble adds a zero head to enc and works out the frame geometry.
+func assemble(enc *encoder.Model, vocab *dataset.Vocab, init string) (*Model, error) {
+	boundary, ok := vocab.Index(dataset.WordBoundary)
+	if !ok {
+		return nil, fmt.Errorf("asr: the vocabulary lacks the word boundary %q", dataset.WordBoundary)
+	}
+	cfg := enc.Cfg
+	V := vocab.Size()
+	m := &Model{
+		Config:   ModelConfig{Encoder: cfg, Vocab: vocab.Symbols()[1:], Init: init},
+		Encoder:  enc,
+		Vocab:    vocab,
+		HeadW:    nn.NewParam(headWeight, V, cfg.Dim, 1),
+		HeadB:    nn.NewParam(headBias, V),
+		boundary: boundary,
+		symbols:  vocab.Symbols(),
+	}
+	m.symbols[vocab.Blank()] = ""
+	if cfg.Input == "logmel" {
+		bins := cfg.LogMelBins
+		if bins == 0 {
+			bins = 80
+		}
+		mel, err := features.New(features.Config{NumMels: bins})
+		if err != nil {
+			return nil, fmt.Errorf("asr: %w", err)
+		}
+		m.mel = mel
+		m.rf = mel.Config().FrameLength
+		m.hop = mel.Config().FrameShift
+		for m.Encoder.Cfg.Frames(mel.NumFrames(m.rf)) < 1 {
+			m.rf += m.hop // a logmel encoder that needs several frames
+		}
+	} else {
+		m.rf = cfg.MinSamples()
+		m.hop = 1
+		for _, s := range cfg.ConvStrides {
+			m.hop *= s
+		}
+	}
+	if m.rf <= 0 || m.hop <= 0 || m.Frames(m.rf) != 1 || m.Frames(m.rf+m.hop) != 2 {
+		return nil, fmt.Errorf("asr: encoder config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
+	}
+	return m, nil
+}
+
+// initHead draws the head's weights Xavier-uniform, biases zero.
+func initHead(m *Model, rng *rand.Rand) {
+	V, D := m.HeadW.Shape[0], m.HeadW.Shape[1]
+	a := math.Sqrt(6 / float64(V+D))
+	for i := range m.HeadW.Data {
+		m.HeadW.Data[i] = float32((2*rng.Float64() - 1) * a)
+	}
+	clear(m.HeadB.Data)
+}
+
+// FromPretrained returns a model whose encoder and context network are the
+// "encoder.*" tensors of a pretraining checkpoint (its config read from the
+// metadata "config", key "encoder"), with a new head drawn from rng.
+func FromPretrained(path string, vocab *dataset.Vocab, rng *rand.Rand) (*Model, error) {
+	ck, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	var conf struct {
+		Encoder *encoder.Config `json:"encoder"`
+	}
+	if err := ck.MetaJSON(nn.MetaConfig, &conf); err != nil {
+		return nil, fmt.Errorf("asr: pretrained checkpoint: %w", err)
+	}
+	if conf.Encoder == nil {
+		return nil, fmt.Errorf("asr: pretrained checkpoint %s: its config has no \"encoder\" entry", path)
+	}
+	if vocab == nil {
+		vocab = dataset.DefaultVocab()
+	}
+	enc, err := encoder.New(*conf.Encoder, rng)
+	if err != nil {
+		return nil, fmt.Errorf("asr: pretrained checkpoint %s: %w", path, err)
+	}
+	if err := loadEncoder(ck, enc.Params()); err != nil {
+		return nil, err
+	}
+	m, err := assemble(enc, vocab, InitPretrained)
+	if err != nil {
+		return nil, err
+	}
+	initHead(m, rng)
+	return m, nil
+}
+
+// loadEncoder copies every encoder parameter from ck; all must be there.
+func loadEncoder(ck *nn.Checkpoint, params []*nn.Param) error {
+	var missing []string
+	for _, p := range params {
+		if _, ok := ck.Tensors[p.Name]; !ok {
+			missing = append(missing, p.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("asr: checkpoint %s lacks the encoder tensors %s", ck.Path, strings.Join(missing, ", "))
+	}
+	if err := ck.LoadInto(params, false); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	return nil
+}
+
+// Load reads a fine-tuned model from a checkpoint written by Save or by
+// fine-tuning (checkpoint_best.safetensors, checkpoint_last.safetensors).
+func Load(path string) (*Model, error) {
+	ck, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	return FromCheckpoint(ck)
+}
+
+// FromCheckpoint builds a fine-tuned model from a checkpoint's contents.
+func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
+	if kind := ck.Meta[nn.MetaKind]; kind != KindASR {
+		hint := ""
+		if kind == "pretrain" {
+			hint = ": a pretraining checkpoint has no CTC head; fine-tune it first (wav2vec finetune --init " + ck.Path + ")"
+		}
+		return nil, fmt.Errorf("asr: %s: checkpoint kind %q, want %q%s", ck.Path, kind, KindASR, hint)
+	}
+	var conf ModelConfig
+	if err := ck.MetaJSON(nn.MetaConfig, &conf); err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	vocab, err := dataset.NewVocab(conf.Vocab)
+	if err != nil {
+		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
+	}
+	// The weights are overwritten: any seed will do.
+	enc, err := encoder.New(conf.Encoder, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
+	}
+	m, err := assemble(enc, vocab, conf.Init)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, ck.Path)
+	}
+	if err := ck.LoadInto(m.Params(), false); err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	var missing []string
+	for _, p := range m.Params() {
+		if _, ok := ck.Tensors[p.Name]; !ok {
+			missing = append(missing, p.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("asr: %s lacks the tensors %s", ck.Path, strings.Join(missing, ", "))
+	}
+	return m, nil
+}
+
+// Meta returns the checkpoint metadata that describes the model: kind and
+// config. Trainers add their own keys to it.
+func (m *Model) Meta() (map[string]string, error) {
+	meta := map[string]string{nn.MetaKind: KindASR}
+	if err := nn.PutMetaJSON(meta, nn.MetaConfig, m.Config); err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	return meta, nil
+}
+
+// Save writes the model (weights and config, no training state) to path.
+func (m *Model) Save(path string) error {
+	meta, err := m.Meta()
+	if err != nil {
+		return err
+	}
+	if err := nn.SaveCheckpoint(path, m.Params(), nil, meta); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	return nil
+}
+
+// Params returns every parameter: the encoder's, then the head's.
+func (m *Model) Params() []*nn.Param {
+	return append(slices.Clone(m.Encoder.Params()), m.HeadW, m.HeadB)
+}
+
+// Symbols returns the spelling of each output index; the blank's is "".
+func (m *Model) Symbols() []string { return slices.Clone(m.symbols) }
+
+// Boundary returns the index of the word boundary "|".
+func (m *Model) Boundary() int { return m.boundary }
+
+// Hop returns the number of samples (at 16 kHz) between two output frames.
+func (m *Model) Hop() int { return m.hop }
+
+// FrameSeconds returns the time between two output frames in seconds.
+func (m *Model) FrameSeconds() float64 { return float64(m.hop) / audio.SampleRate }
+
+// MinSamples returns the shortest input, in samples, that gives one frame.
+func (m *Model) MinSamples() int { return m.rf }
+
+// Frames returns the number of output frames for n samples (0 if n is
+// shorter than MinSamples).
+func (m *Model) Frames(n int) int {
+	if n < m.rf {
+		return 0
+	}
+	if m.mel != nil {
+		return m.Encoder.Cfg.Frames(m.mel.NumFrames(n))
+	}
+	return m.Encoder.Cfg.Frames(n)
+}
+
+// ErrTooShortAudio is returned for audio shorter than the model's
+// MinSamples (it gives no output frame).
+var ErrTooShortAudio = errors.New("asr: audio too short")
+
+// checkLength returns an error wrapping ErrTooShortAudio when n samples are
+// too few for one frame.
+func (m *Model) checkLength(n int) error {
+	if n < m.rf {
+		return fmt.Errorf("%w: %d samples (%.1f ms), the model needs at least %d (%.1f ms)",
+			ErrTooShortAudio, n, 1000*float64(n)/audio.SampleRate, m.rf, 1000*float64(m.rf)/audio.SampleRate)
+	}
+	return nil
+}

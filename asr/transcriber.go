@@ -1,0 +1,234 @@
+package asr
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+)
+
+// Defaults of Options.
+const (
+	DefaultWindowSeconds  = 30.0
+	DefaultOverlapSeconds = 3.0
+)
+
+// Options configures a Transcriber. The zero value is greedy decoding in
+// windows of 30 s overlapping by 3 s.
+type Options struct {
+	// Beam is the width of the CTC prefix beam search; 0 or 1 means greedy
+	// (best-path) decoding, unless an LM is given, which needs a beam
+	// (DefaultBeam then).
+	Beam int
+	// LM, LMWeight and WordScore are passed to BeamSearch (see
+	// BeamOptions). Leave LM nil for no language model.
+	LM        LM
+	LMWeight  float64
+	WordScore float64
+	// WindowSeconds is the longest stretch of audio the network sees at
+	// once; longer inputs are cut into overlapping windows, so memory stays
+	// bounded. 0 means DefaultWindowSeconds.
+	WindowSeconds float64
+	// OverlapSeconds is how much consecutive windows overlap; each keeps
+	// the frames of its centre part, half the overlap from its edges. It
+	// must cover the context network's receptive field (about 1 s for the
+	// tiny model), so that the seams do not change the output. 0 means
+	// DefaultOverlapSeconds.
+	OverlapSeconds float64
+}
+
+// Result is the transcript of one input.
+type Result struct {
+	Text     string  // words separated by single spaces
+	Words    []Word  // each word with its start and end in seconds
+	Duration float64 // seconds of audio
+}
+
+// Transcriber turns audio into text with a Model. It is safe for concurrent
+// use: each goroutine gets its own compiled graphs, kept for reuse.
+type Transcriber struct {
+	m           *Model
+	opt         Options
+	win, margin int
+
+	mu   sync.Mutex
+	idle []*progCache
+}
+
+// NewTranscriber checks opt against the model and returns a Transcriber.
+func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
+	if m == nil {
+		return nil, errors.New("asr: NewTranscriber: nil model")
+	}
+	if opt.WindowSeconds == 0 {
+		opt.WindowSeconds = DefaultWindowSeconds
+	}
+	if opt.OverlapSeconds == 0 {
+		opt.OverlapSeconds = DefaultOverlapSeconds
+	}
+	switch {
+	case opt.Beam < 0:
+		return nil, fmt.Errorf("asr: beam %d is negative", opt.Beam)
+	case !(opt.WindowSeconds > 0) || math.IsInf(opt.WindowSeconds, 0):
+		return nil, fmt.Errorf("asr: window of %g s: want a positive length", opt.WindowSeconds)
+	case !(opt.OverlapSeconds > 0) || math.IsInf(opt.OverlapSeconds, 0):
+		return nil, fmt.Errorf("asr: overlap of %g s: want a positive length", opt.OverlapSeconds)
+	case math.IsNaN(opt.LMWeight) || math.IsNaN(opt.WordScore) || math.IsInf(opt.LMWeight, 0) || math.IsInf(opt.WordScore, 0):
+		return nil, errors.New("asr: LM weight and word score must be finite")
+	}
+	if opt.LM != nil && opt.Beam <= 1 {
+		opt.Beam = DefaultBeam
+	}
+	win, margin, err := m.windowFrames(opt.WindowSeconds, opt.OverlapSeconds)
+	if err != nil {
+		return nil, err
+	}
+	return &Transcriber{m: m, opt: opt, win: win, margin: margin}, nil
+}
+
+// Model returns the transcriber's model.
+func (t *Transcriber) Model() *Model { return t.m }
+
+// cache takes a program cache for the calling goroutine.
+func (t *Transcriber) cache() *progCache {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.idle); n > 0 {
+		c := t.idle[n-1]
+		t.idle = t.idle[:n-1]
+		return c
+	}
+	return newProgCache(4)
+}
+
+// release returns a program cache; beyond the core count it is dropped.
+func (t *Transcriber) release(c *progCache) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.idle) < runtime.GOMAXPROCS(0) {
+		t.idle = append(t.idle, c)
+		return
+	}
+	c.close()
+}
+
+// normalized returns a zero-mean, unit-variance copy of samples.
+func normalized(samples []float32) []float32 {
+	x := slices.Clone(samples)
+	audio.Normalize(x)
+	return x
+}
+
+// LogProbs returns the network's per-frame log probabilities for samples
+// (16 kHz mono, any scale: they are normalised to zero mean and unit
+// variance first), a frames x V row-major matrix, computed window by
+// window. Too short an input gives an error wrapping ErrTooShortAudio.
+func (t *Transcriber) LogProbs(samples []float32) (lp []float32, frames int, err error) {
+	if err := t.m.checkLength(len(samples)); err != nil {
+		return nil, 0, err
+	}
+	return t.logProbs(normalized(samples))
+}
+
+// logProbs is LogProbs of samples already normalised.
+func (t *Transcriber) logProbs(x []float32) (lp []float32, frames int, err error) {
+	if err := t.m.checkLength(len(x)); err != nil {
+		return nil, 0, err
+	}
+	c := t.cache()
+	defer t.release(c)
+	V := t.m.Vocab.Size()
+	F := t.m.Frames(len(x))
+	lp = make([]float32, F*V)
+	for _, w := range t.m.planWindows(len(x), t.win, t.margin) {
+		out, err := t.m.forward(c, [][]float32{x[w.start:w.end]})
+		if err != nil {
+			return nil, 0, err
+		}
+		copy(lp[(w.first+w.keep0)*V:(w.first+w.keep1)*V], out[0][w.keep0*V:w.keep1*V])
+	}
+	return lp, F, nil
+}
+
+// Decode turns a frames x V log-probability matrix of this model into a
+// Result, greedily or with the beam search the options ask for. duration
+// (seconds) clamps the word times.
+func (t *Transcriber) Decode(lp []float32, frames int, duration float64) Result {
+	m := t.m
+	V := m.Vocab.Size()
+	var tokens []Token
+	if t.opt.Beam > 1 {
+		tokens, _ = BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, BeamOptions{
+			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
+		})
+	} else {
+		tokens = GreedyAlign(lp, frames, V, m.Vocab.Blank())
+	}
+	ids := TokenIDs(tokens)
+	return Result{
+		Text:     Transcript(ids, m.symbols, m.boundary),
+		Words:    Words(tokens, m.symbols, m.boundary, m.FrameSeconds(), duration),
+		Duration: duration,
+	}
+}
+
+// Transcribe transcribes samples: 16 kHz mono float32, nominally in
+// [-1, 1] (they are normalised first, so the scale does not matter). Audio
+// shorter than the model's MinSamples gives an error wrapping
+// ErrTooShortAudio. Long inputs are computed in overlapping windows.
+func (t *Transcriber) Transcribe(samples []float32) (Result, error) {
+	lp, frames, err := t.LogProbs(samples)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.Decode(lp, frames, float64(len(samples))/audio.SampleRate), nil
+}
+
+// TranscribeReader decodes a WAV stream (any rate and channel count that
+// the audio package reads; it is mixed down and resampled to 16 kHz) and
+// transcribes it. r need not be seekable.
+func (t *Transcriber) TranscribeReader(r io.Reader) (Result, error) {
+	x, _, err := audio.Decode(r)
+	if err != nil {
+		return Result{}, err
+	}
+	duration := float64(len(x)) / audio.SampleRate
+	audio.Normalize(x) // the samples are ours: no copy
+	lp, frames, err := t.logProbs(x)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.Decode(lp, frames, duration), nil
+}
+
+// TranscribeBatch transcribes several inputs of at most one window each as
+// one zero-padded batch (padding changes no result: every normalisation is
+// per frame and padded frames are masked out of the context network).
+func (t *Transcriber) TranscribeBatch(inputs [][]float32) ([]Result, error) {
+	rows := make([][]float32, len(inputs))
+	for i, x := range inputs {
+		if err := t.m.checkLength(len(x)); err != nil {
+			return nil, fmt.Errorf("%w (input %d)", err, i)
+		}
+		if f := t.m.Frames(len(x)); f > t.win {
+			return nil, fmt.Errorf("asr: input %d has %d frames, more than one window of %d: use Transcribe", i, f, t.win)
+		}
+		rows[i] = normalized(x)
+	}
+	c := t.cache()
+	defer t.release(c)
+	lps, err := t.m.forward(c, rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(inputs))
+	for i, lp := range lps {
+		out[i] = t.Decode(lp, len(lp)/t.m.Vocab.Size(), float64(len(inputs[i]))/audio.SampleRate)
+	}
+	return out, nil
+}

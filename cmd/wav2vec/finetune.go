@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/train"
+)
+
+func runFinetune(e *env, args []string) int {
+	fs := newFlags(e, "finetune", "--init CKPT|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
+	initFlag := fs.String("init", "", "starting point (required unless --resume): a pretraining checkpoint (its encoder.* tensors and config; "+
+		"the conv feature encoder stays frozen, the whole body for --freeze-steps), "+
+		"\"scratch\" (the same network with random weights; nothing is frozen, the feature encoder trains too, since random frozen convolutions would be an unfair baseline) "+
+		"or \"logmel\" (the same context network and head on 80-bin log-mel features; nothing is frozen)")
+	trainPath := fs.String("train", "", "training manifest (.tsv) with NAME.ltr beside it (required)")
+	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation WER")
+	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
+	config := fs.String("config", "tiny", "network for scratch and logmel: tiny, base, or an encoder JSON file")
+	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters (default: | ' A-Z)")
+	maxSteps := fs.Int("max-steps", asr.DefaultFinetuneSteps, "updates to run; the learning-rate schedule spans them")
+	seed := fs.Uint64("seed", 1, "random seed (head initialisation, batch order, masks, dropout)")
+	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position and random state")
+	lr := fs.Float64("lr", asr.DefaultFinetuneLR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
+	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: a tenth of --max-steps, -1: none)")
+	batchSec := fs.Float64("batch-seconds", asr.DefaultBatchSeconds, "padded audio per batch, in seconds")
+	validEvery := fs.Int("valid-every", asr.DefaultValidEvery, "updates between validations (and one at the end)")
+	logEvery := fs.Int("log-every", asr.DefaultLogEvery, "updates between metrics.jsonl lines")
+	maskProb := fs.Float64("mask-prob", asr.DefaultMaskProb, "probability that a frame starts a masked span, as augmentation (0: no masking)")
+	maskLen := fs.Int("mask-length", asr.DefaultMaskLength, "masked span length in frames (10 ms each)")
+	clip := fs.Float64("clip-norm", asr.DefaultClipNorm, "largest global gradient norm (0: no clipping)")
+	saveEvery := fs.Duration("save-every", 10*time.Minute, "time between checkpoint_last saves")
+	quiet := fs.Bool("q", false, "no progress line")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	switch {
+	case *initFlag == "" && !*resume:
+		return usageErr(e, fs, "--init is required: a pretraining checkpoint, scratch or logmel")
+	case *trainPath == "":
+		return usageErr(e, fs, "--train is required")
+	case *validPath == "":
+		return usageErr(e, fs, "--valid is required")
+	case *out == "":
+		return usageErr(e, fs, "--out is required")
+	case *maxSteps < 1:
+		return usageErr(e, fs, "--max-steps must be at least 1")
+	case !(*lr > 0) || math.IsInf(*lr, 0):
+		return usageErr(e, fs, "--lr must be positive")
+	case !(*batchSec > 0):
+		return usageErr(e, fs, "--batch-seconds must be positive")
+	case *validEvery < 1 || *logEvery < 1:
+		return usageErr(e, fs, "--valid-every and --log-every must be at least 1")
+	case !(*maskProb >= 0 && *maskProb <= 1):
+		return usageErr(e, fs, "--mask-prob is a probability between 0 and 1")
+	case *maskLen < 1:
+		return usageErr(e, fs, "--mask-length must be at least 1")
+	case !(*clip >= 0):
+		return usageErr(e, fs, "--clip-norm must not be negative")
+	case fs.NArg() > 0:
+		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	cfg := asr.FinetuneConfig{
+		Init: *initFlag, Train: *trainPath, Valid: *validPath, Out: *out,
+		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze,
+		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
+		MaskProb: *maskProb, MaskLength: *maskLen, ClipNorm: *clip, SaveEvery: *saveEvery,
+		Progress: e.stderr, Quiet: *quiet, Log: slog.New(slog.NewTextHandler(e.stderr, nil)),
+	}
+	if cfg.MaskProb == 0 {
+		cfg.MaskProb = -1 // the flag's 0 is "none", the config's 0 the default
+	}
+	if cfg.ClipNorm == 0 {
+		cfg.ClipNorm = -1
+	}
+	if !*resume && (*initFlag == asr.InitScratch || *initFlag == asr.InitLogMel) {
+		enc, err := encoder.ConfigByName(*config)
+		if err != nil {
+			return fail(e, err)
+		}
+		cfg.Encoder = enc
+	}
+	if *vocabPath != "" {
+		v, err := dataset.ReadDict(*vocabPath)
+		if err != nil {
+			return fail(e, err)
+		}
+		cfg.Vocab = v
+	}
+	res, err := asr.Finetune(e.ctx, cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	if res.Interrupted {
+		fmt.Fprintf(e.stderr, "wav2vec: interrupted at step %d; saved %s (continue with --resume)\n", res.Steps, train.LastPath(*out))
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "wav2vec: %d steps done (%d updates skipped, %d utterances skipped); saved %s\n",
+		res.Steps, res.SkippedUpdates, res.SkippedUtts, train.LastPath(*out))
+	fmt.Fprintf(e.stderr, "wav2vec: last validation: WER %.2f%%, CER %.2f%% on %d utterances; best model in %s\n",
+		100*res.Valid.WER, 100*res.Valid.CER, res.Valid.Utterances, train.BestPath(*out))
+	if res.BlankOnlyWarned {
+		fmt.Fprintln(e.stderr, "wav2vec: the model emitted only blanks at some validation: raise --lr, shorten --freeze-steps or train more --max-steps")
+	}
+	return exitOK
+}
