@@ -125,16 +125,3 @@ func fail(e *env, err error) int {
 	fmt.Fprintf(e.stderr, "wav2vec: %v\n", err)
 	return exitFail
 }
-
-func notBuilt(name string, issue int) func(*env, []string) int {
-	return func(e *env, args []string) int {
-		for _, a := range args {
-			if a == "-h" || a == "-help" || a == "--help" {
-				fmt.Fprintf(e.stdout, "wav2vec %s is not built yet (see issue %d).\n", name, issue)
-				return exitOK
-			}
-		}
-		fmt.Fprintf(e.stderr, "wav2vec %s: not built yet (see issue %d)\n", name, issue)
-		return exitFail
-	}
-}
