@@ -54,6 +54,8 @@ type normOp struct {
 	eps      float64
 	mean     []float64
 	rstd     []float64
+	mean32   []float32 // float32 graphs (op_norm32.go)
+	rstd32   []float32
 }
 
 func (k *normOp) name() string {
@@ -73,12 +75,14 @@ func (k *normOp) stats(B, T int) int {
 
 func (k *normOp) forward(out buf, in []buf) {
 	B, C, T := channelDims(in[0].shape)
+	if out.f32 != nil {
+		normForward32(k, out.f32, in[0].f32, in[1].f32, in[2].f32, B, C, T)
+		return
+	}
 	if n := k.stats(B, T); len(k.mean) != n {
 		k.mean, k.rstd = make([]float64, n), make([]float64, n)
 	}
-	if out.f32 != nil {
-		normForward(k, out.f32, in[0].f32, in[1].f32, in[2].f32, B, C, T)
-	} else {
+	{
 		normForward(k, out.f64, in[0].f64, in[1].f64, in[2].f64, B, C, T)
 	}
 }
@@ -168,14 +172,17 @@ func (k *normOp) statBase(b, c, T int, C int) (base, step int) {
 // normGradOp is dx: inputs x, gamma, dy. With xh the normalised input and
 // dxh = dy*gamma, dx = rstd * (dxh - mean(dxh) - xh*mean(dxh*xh)), the
 // means over each statistic's set.
-type normGradOp struct{ fwd *normOp }
+type normGradOp struct {
+	fwd     *normOp
+	scratch []float32 // float32 per-frame sums
+}
 
 func (k *normGradOp) name() string { return k.fwd.name() + "_grad_x" }
 
 func (k *normGradOp) forward(out buf, in []buf) {
 	B, C, T := channelDims(in[0].shape)
 	if out.f32 != nil {
-		normGrad(k.fwd, out.f32, in[0].f32, in[1].f32, in[2].f32, B, C, T)
+		normGrad32(k.fwd, &k.scratch, out.f32, in[0].f32, in[1].f32, in[2].f32, B, C, T)
 	} else {
 		normGrad(k.fwd, out.f64, in[0].f64, in[1].f64, in[2].f64, B, C, T)
 	}
@@ -233,7 +240,7 @@ func (k *normGammaOp) name() string { return k.fwd.name() + "_grad_gamma" }
 func (k *normGammaOp) forward(out buf, in []buf) {
 	B, C, T := channelDims(in[0].shape)
 	if out.f32 != nil {
-		normGamma(k.fwd, out.f32, in[0].f32, in[1].f32, B, C, T)
+		normGamma32(k.fwd, out.f32, in[0].f32, in[1].f32, B, C, T)
 	} else {
 		normGamma(k.fwd, out.f64, in[0].f64, in[1].f64, B, C, T)
 	}

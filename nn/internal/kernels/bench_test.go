@@ -11,15 +11,15 @@ func BenchmarkSgemm(b *testing.B) {
 		{1024, 1024, 1024},
 		{128, 6400, 384}, // a conv layer's im2col GEMM: Cout x B*Tout x Cin*K
 	}
-	for _, asm := range []bool{true, false} {
+	for _, kern := range []microKernel{kernelAVX512, kernelAVX2, kernelPureGo} {
 		for _, sh := range shapes {
-			b.Run(fmt.Sprintf("asm=%v/%dx%dx%d", asm, sh.m, sh.n, sh.k), func(b *testing.B) {
-				if asm && !hasAVX2FMA() {
-					b.Skip("CPU lacks AVX2/FMA")
+			b.Run(fmt.Sprintf("kernel=%v/%dx%dx%d", kern, sh.m, sh.n, sh.k), func(b *testing.B) {
+				if !kern.available() {
+					b.Skipf("CPU lacks %v", kern)
 				}
-				old := useAsm
-				useAsm = asm
-				defer func() { useAsm = old }()
+				old := activeKernel
+				activeKernel = kern
+				defer func() { activeKernel = old }()
 				rng := rand.New(rand.NewPCG(1, 1))
 				a, bm := randFloats(rng, sh.m*sh.k), randFloats(rng, sh.k*sh.n)
 				c := make([]float32, sh.m*sh.n)

@@ -178,13 +178,13 @@ func closeTo(t *testing.T, what string, got []float32, want, scale []float64, n 
 }
 
 // TestConv1dMatchesReference checks the float32 im2col + GEMM kernels
-// against the float64 loops, with both micro-kernels and several
+// against the float64 loops, with every micro-kernel and several
 // goroutine counts (so that the batch split and its remainder both run).
 func TestConv1dMatchesReference(t *testing.T) {
-	for _, asm := range []bool{true, false} {
+	for _, kern := range allKernels {
 		for _, procs := range []int{1, 2, 3} {
-			t.Run(fmt.Sprintf("asm=%v/procs=%d", asm, procs), func(t *testing.T) {
-				withAsm(t, asm)
+			t.Run(fmt.Sprintf("kernel=%v/procs=%d", kern, procs), func(t *testing.T) {
+				withKernel(t, kern)
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 				rng := rand.New(rand.NewPCG(21, uint64(procs)))
 				for _, s := range convCases() {

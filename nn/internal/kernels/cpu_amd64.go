@@ -30,6 +30,27 @@ func hasAVX2FMA() bool {
 	return ebx7&(1<<5) != 0
 }
 
+// hasAVX512 reports whether the CPU supports AVX-512F (and AVX2/FMA) and
+// the operating system saves the ZMM state (XCR0 bits 1, 2 and 5 to 7).
+func hasAVX512() bool {
+	if !hasAVX2FMA() {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<16) != 0
+}
+
+// sgemmKernel16x16 adds the product of a packed 16 x k panel of A (16
+// values per step) and a packed k x 16 panel of B to the 16 x 16 block of C
+// at c with row stride ldc (in elements), with AVX-512F; with acc = 0 it
+// stores the product instead of adding it. k >= 1.
+//
+//go:noescape
+func sgemmKernel16x16(k int, a, b, c *float32, ldc, acc int)
+
 // sgemmKernel6x16 adds the product of a packed 6 x k panel of A (6 values
 // per step) and a packed k x 16 panel of B (16 values per step) to the
 // 6 x 16 block of C at c with row stride ldc (in elements). k >= 1.

@@ -104,21 +104,26 @@ func checkSgemm(t *testing.T, rng *rand.Rand, tc gemmCase, workers int) {
 	}
 }
 
-func withAsm(t *testing.T, on bool) {
+// allKernels lists every micro-kernel; tests skip those the CPU lacks.
+var allKernels = []microKernel{kernelAVX512, kernelAVX2, kernelPureGo}
+
+// withKernel makes k the active micro-kernel for the rest of the test, or
+// skips the test when the CPU cannot run it.
+func withKernel(t *testing.T, k microKernel) {
 	t.Helper()
-	old := useAsm
-	if on && !hasAVX2FMA() {
-		t.Skip("CPU lacks AVX2/FMA")
+	if !k.available() {
+		t.Skipf("CPU lacks %v", k)
 	}
-	useAsm = on
-	t.Cleanup(func() { useAsm = old })
+	old := activeKernel
+	activeKernel = k
+	t.Cleanup(func() { activeKernel = old })
 }
 
 func TestSgemmOddSizes(t *testing.T) {
 	sizes := []int{1, 2, 3, 5, 6, 7, 11, 15, 16, 17, 23, 31, 32, 33, 47, 64, 97}
-	for _, asm := range []bool{true, false} {
-		t.Run(fmt.Sprintf("asm=%v", asm), func(t *testing.T) {
-			withAsm(t, asm)
+	for _, kern := range allKernels {
+		t.Run(fmt.Sprintf("kernel=%v", kern), func(t *testing.T) {
+			withKernel(t, kern)
 			rng := rand.New(rand.NewPCG(1, 2))
 			for trial := 0; trial < 300; trial++ {
 				tc := gemmCase{
@@ -144,11 +149,11 @@ func TestSgemmBlocking(t *testing.T) {
 		{m: 5, n: 9, k: 4, alpha: 0, beta: 0},
 		{m: 0, n: 9, k: 4, alpha: 1, beta: 0},
 	}
-	for _, asm := range []bool{true, false} {
+	for _, kern := range allKernels {
 		for _, tc := range cases {
 			for _, workers := range []int{1, 2, 3} {
-				t.Run(fmt.Sprintf("asm=%v/%dx%dx%d/ta=%v/tb=%v/w=%d", asm, tc.m, tc.n, tc.k, tc.transA, tc.transB, workers), func(t *testing.T) {
-					withAsm(t, asm)
+				t.Run(fmt.Sprintf("kernel=%v/%dx%dx%d/ta=%v/tb=%v/w=%d", kern, tc.m, tc.n, tc.k, tc.transA, tc.transB, workers), func(t *testing.T) {
+					withKernel(t, kern)
 					checkSgemm(t, rand.New(rand.NewPCG(3, uint64(tc.m*tc.n+tc.k))), tc, workers)
 				})
 			}
@@ -156,25 +161,49 @@ func TestSgemmBlocking(t *testing.T) {
 	}
 }
 
-// TestSgemmAsmMatchesGo checks that the two micro-kernels agree to within
-// float32 rounding on the same inputs.
+// TestSgemmAsmMatchesGo checks that the assembly micro-kernels agree with
+// the portable one to within float32 rounding on the same inputs.
 func TestSgemmAsmMatchesGo(t *testing.T) {
-	if !hasAVX2FMA() {
-		t.Skip("CPU lacks AVX2/FMA")
+	for _, kern := range []microKernel{kernelAVX512, kernelAVX2} {
+		t.Run(kern.String(), func(t *testing.T) {
+			if !kern.available() {
+				t.Skipf("CPU lacks %v", kern)
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			m, n, k := 37, 70, 300
+			a, b := randFloats(rng, m*k), randFloats(rng, k*n)
+			got := make([]float32, m*n)
+			goRes := make([]float32, m*n)
+			withKernel(t, kern)
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, got, n)
+			activeKernel = kernelPureGo
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, goRes, n)
+			for i := range got {
+				if d := math.Abs(float64(got[i] - goRes[i])); d > 1e-4*math.Sqrt(float64(k)) {
+					t.Fatalf("element %d: %v %v, Go %v", i, kern, got[i], goRes[i])
+				}
+			}
+		})
 	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	m, n, k := 37, 70, 300
-	a, b := randFloats(rng, m*k), randFloats(rng, k*n)
-	got := make([]float32, m*n)
-	goRes := make([]float32, m*n)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, got, n)
-	withAsm(t, false)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, goRes, n)
-	for i := range got {
-		if d := math.Abs(float64(got[i] - goRes[i])); d > 1e-4*math.Sqrt(float64(k)) {
-			t.Fatalf("element %d: asm %v, Go %v", i, got[i], goRes[i])
-		}
+}
+
+// TestBestKernel checks the run-time selection: the active micro-kernel is
+// the fastest available one, and AVX-512 implies AVX2.
+func TestBestKernel(t *testing.T) {
+	if hasAVX512() && !hasAVX2FMA() {
+		t.Error("AVX-512 reported without AVX2/FMA")
 	}
+	want := kernelPureGo
+	switch {
+	case hasAVX512():
+		want = kernelAVX512
+	case hasAVX2FMA():
+		want = kernelAVX2
+	}
+	if got := bestKernel(); got != want || activeKernel != want {
+		t.Errorf("bestKernel() = %v, active %v, want %v", got, activeKernel, want)
+	}
+	t.Logf("micro-kernel: %v", activeKernel)
 }
 
 func TestDgemm(t *testing.T) {

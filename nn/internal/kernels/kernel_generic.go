@@ -3,6 +3,7 @@ package kernels
 // kernelGo is the portable micro-kernel: c[6 x 16] += a-panel * b-panel.
 // It works two columns at a time so that its twelve sums stay in registers.
 func kernelGo(kb int, a, b, c []float32, ldc int) {
+	const mr = 6
 	a = a[:kb*mr]
 	b = b[:kb*nr]
 	for j := 0; j < nr; j += 2 {

@@ -5,22 +5,77 @@ import (
 	"sync"
 )
 
-// Register and cache blocking of the single-precision GEMM. The micro-kernel
-// keeps a 6 x 16 block of C in twelve YMM registers; a packed 6 x kc panel
-// of A and a packed kc x 16 panel of B stream through it. A kc x 16 panel of
-// B (16 KiB at kc = 256) stays in the 32 KiB L1 while the mc x kc block of A
-// (144 KiB) sits in the 512 KiB L2 of a Zen 3 core.
+// Register and cache blocking of the single-precision GEMM. The AVX2
+// micro-kernel keeps a 6 x 16 block of C in twelve YMM registers, the
+// AVX-512 one a 16 x 16 block in sixteen ZMM registers; a packed mr x kc
+// panel of A and a packed kc x 16 panel of B stream through it. A kc x 16
+// panel of B (16 KiB at kc = 256) stays in a 32 KiB L1 while the mc x kc
+// block of A (144 KiB) sits in L2.
 const (
-	mr    = 6
 	nr    = 16
+	mrMax = 16 // the largest mr of the micro-kernels
 	kcMax = 256
+	// kcMax512 is the AVX-512 kernel's k block: its C tile costs more to
+	// load and store relative to a k step, and the CPUs that have AVX-512
+	// have 48 KiB L1 caches.
+	kcMax512 = 384
 	mcMax = 144
 	ncMax = 2048
 )
 
-// useAsm selects the AVX2/FMA micro-kernel; tests switch it off to check
-// the portable one on the same machine.
-var useAsm = hasAVX2FMA()
+// microKernel names one implementation of the micro-kernel.
+type microKernel int
+
+const (
+	kernelPureGo microKernel = iota // portable Go, 6 x 16
+	kernelAVX2                      // AVX2/FMA assembly, 6 x 16
+	kernelAVX512                    // AVX-512F assembly, 16 x 16
+)
+
+func (k microKernel) String() string {
+	return [...]string{"go", "avx2", "avx512"}[k]
+}
+
+// mr is the number of rows of C the micro-kernel computes at once.
+func (k microKernel) mr() int {
+	if k == kernelAVX512 {
+		return 16
+	}
+	return 6
+}
+
+// kcMax is the largest k block: the kc x 16 panel of B must stay in L1.
+func (k microKernel) kcMax() int {
+	if k == kernelAVX512 {
+		return kcMax512
+	}
+	return kcMax
+}
+
+// available reports whether the CPU (and this build) can run k.
+func (k microKernel) available() bool {
+	switch k {
+	case kernelAVX2:
+		return hasAVX2FMA()
+	case kernelAVX512:
+		return hasAVX512()
+	}
+	return true
+}
+
+// bestKernel is the fastest micro-kernel the CPU supports.
+func bestKernel() microKernel {
+	for _, k := range []microKernel{kernelAVX512, kernelAVX2} {
+		if k.available() {
+			return k
+		}
+	}
+	return kernelPureGo
+}
+
+// activeKernel is the micro-kernel new GEMMs use; tests switch it to check
+// every available one on the same machine.
+var activeKernel = bestKernel()
 
 // sgemmMinWork is the m*n*k below which Sgemm stays on one goroutine.
 const sgemmMinWork = 1 << 20
@@ -42,6 +97,11 @@ type sgemmArgs struct {
 	// (transB: its transpose), starting at column colOff of op(B).
 	cols   *colSource
 	colOff int
+
+	// kern is the micro-kernel (set by run from activeKernel) and mr its
+	// row count.
+	kern microKernel
+	mr   int
 }
 
 // sgemmWorkers is how many goroutines a GEMM of this size should use.
@@ -50,7 +110,7 @@ func sgemmWorkers(m, n, k int) int {
 	if w <= 1 || m*n*k < sgemmMinWork {
 		return 1
 	}
-	tiles := max(ceilDiv(m, mr), ceilDiv(n, nr))
+	tiles := max(ceilDiv(m, activeKernel.mr()), ceilDiv(n, nr))
 	return max(1, min(w, tiles/2))
 }
 
@@ -66,6 +126,9 @@ func (g sgemmArgs) run(workers int) {
 	if g.m == 0 || g.n == 0 {
 		return
 	}
+	g.kern = activeKernel
+	mr := g.kern.mr()
+	g.mr = mr
 	if workers <= 1 || g.k == 0 || g.alpha == 0 {
 		s := gemmScratch.get()
 		g.serial(s)
@@ -126,13 +189,18 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // serial computes the GEMM on the calling goroutine with the scratch s.
 func (g *sgemmArgs) serial(s *sgemmScratch) {
-	m, n, k, ldc := g.m, g.n, g.k, g.ldc
-	scaleC(g.c, m, n, ldc, g.beta)
+	m, n, k, ldc, mr := g.m, g.n, g.k, g.ldc, g.mr
+	// The AVX-512 micro-kernel can store its first k block instead of
+	// adding it, which saves clearing C when beta is 0.
+	overwrite := g.beta == 0 && g.kern == kernelAVX512 && k > 0 && g.alpha != 0
+	if !overwrite {
+		scaleC(g.c, m, n, ldc, g.beta)
+	}
 	if k == 0 || g.alpha == 0 {
 		return
 	}
 	// Even block sizes: k = 384 becomes two blocks of 192, not 256 + 128.
-	kc := ceilDiv(k, ceilDiv(k, kcMax))
+	kc := ceilDiv(k, ceilDiv(k, g.kern.kcMax()))
 	mc := ceilDiv(ceilDiv(m, ceilDiv(m, mcMax)), mr) * mr
 	ncTop := min(ncMax, ceilDiv(n, nr)*nr)
 	ap := s.floats(&s.a, mc*kc)
@@ -145,7 +213,7 @@ func (g *sgemmArgs) serial(s *sgemmScratch) {
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				g.packA(ap, mb, kb, ic, pc)
-				macroKernel(mb, nc, kb, ap, bp, g.c[ic*ldc+jc:], ldc)
+				macroKernel(g.kern, mr, mb, nc, kb, ap, bp, g.c[ic*ldc+jc:], ldc, overwrite && pc == 0)
 			}
 		}
 	}
@@ -171,7 +239,7 @@ func scaleC(c []float32, m, n, ldc int, beta float32) {
 // packA copies alpha*op(A)[ic:ic+mb, pc:pc+kb] into panels of mr rows: panel
 // q holds, for each p, the mr values of rows ic+q*mr.., zero past row mb.
 func (g *sgemmArgs) packA(dst []float32, mb, kb, ic, pc int) {
-	alpha, a, lda := g.alpha, g.a, g.lda
+	alpha, a, lda, mr := g.alpha, g.a, g.lda, g.mr
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+mr*kb]
@@ -258,9 +326,10 @@ func packBT(d, b []float32, ldb, kb int) {
 }
 
 // macroKernel adds the product of a packed mb x kb block of A and a packed
-// kb x nb block of B to C, one 6 x 16 tile at a time.
-func macroKernel(mb, nb, kb int, ap, bp, c []float32, ldc int) {
-	var tmp [mr * nr]float32
+// kb x nb block of B to C, one mr x 16 tile at a time, with the micro-kernel
+// kern; with overwrite (AVX-512 only) it stores the product instead.
+func macroKernel(kern microKernel, mr, mb, nb, kb int, ap, bp, c []float32, ldc int, overwrite bool) {
+	var tmp [mrMax * nr]float32
 	for jr := 0; jr < nb; jr += nr {
 		b := bp[jr*kb : jr*kb+nr*kb]
 		cols := min(nr, nb-jr)
@@ -270,25 +339,38 @@ func macroKernel(mb, nb, kb int, ap, bp, c []float32, ldc int) {
 			if rows == mr && cols == nr {
 				// The tile lies inside C: row ir+5 < m and column jr+15 < n.
 				ct := c[ir*ldc+jr : (ir+mr-1)*ldc+jr+nr]
-				if useAsm {
-					sgemmKernel6x16(kb, &a[0], &b[0], &ct[0], ldc)
-				} else {
-					kernelGo(kb, a, b, ct, ldc)
-				}
+				callKernel(kern, kb, a, b, ct, ldc, overwrite)
 				continue
 			}
-			clear(tmp[:])
-			if useAsm {
-				sgemmKernel6x16(kb, &a[0], &b[0], &tmp[0], nr)
-			} else {
-				kernelGo(kb, a, b, tmp[:], nr)
-			}
+			clear(tmp[:mr*nr])
+			callKernel(kern, kb, a, b, tmp[:], nr, false)
 			for r := 0; r < rows; r++ {
 				crow := c[(ir+r)*ldc+jr:][:cols]
+				if overwrite {
+					copy(crow, tmp[r*nr:])
+					continue
+				}
 				for j := range crow {
 					crow[j] += tmp[r*nr+j]
 				}
 			}
 		}
+	}
+}
+
+// callKernel runs one micro-kernel call: c[mr x 16] += a-panel * b-panel,
+// or = with overwrite (AVX-512 only).
+func callKernel(kern microKernel, kb int, a, b, c []float32, ldc int, overwrite bool) {
+	switch kern {
+	case kernelAVX512:
+		acc := 1
+		if overwrite {
+			acc = 0
+		}
+		sgemmKernel16x16(kb, &a[0], &b[0], &c[0], ldc, acc)
+	case kernelAVX2:
+		sgemmKernel6x16(kb, &a[0], &b[0], &c[0], ldc)
+	default:
+		kernelGo(kb, a, b, c, ldc)
 	}
 }
