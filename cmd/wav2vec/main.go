@@ -44,6 +44,7 @@ func commands() []command {
 		{"eval", "word and character error rates of a model on a labeled manifest", runEval},
 		{"transcribe", "transcribe WAV files (embedded default model unless --model)", runTranscribe},
 		{"extract", "write z, c or q features of WAV files as .npy", runExtract},
+		{"probe", "linear frame-letter probe of a pretrained model's features", runProbe},
 		{"plot", "draw learning curves from metrics.jsonl files as a PNG", runPlot},
 	}
 }

@@ -19,8 +19,8 @@ const (
 	// load and store relative to a k step, and the CPUs that have AVX-512
 	// have 48 KiB L1 caches.
 	kcMax512 = 384
-	mcMax = 144
-	ncMax = 2048
+	mcMax    = 144
+	ncMax    = 2048
 )
 
 // microKernel names one implementation of the micro-kernel.
