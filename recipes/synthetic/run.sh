@@ -35,6 +35,9 @@ while [ $# -gt 0 ]; do
 done
 
 mkdir -p "$exp/done"
+# Ctrl-C: the training command saves its checkpoint and exits 0; stop here
+# rather than marking its step done (rerun to resume).
+trap 'echo "run.sh: interrupted; rerun the same command to resume" >&2; exit 130' INT TERM
 export PATH="$PATH:/usr/local/go/bin"
 
 # step NAME CMD...: print and run CMD unless NAME is done; mark it done after.
