@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -94,6 +95,11 @@ func (g *Graph) Compile(loss *Node, outputs ...*Node) (prog *Program, err error)
 		}
 	}()
 	p.m = gorgonia.NewTapeMachine(g.g)
+	// gorgonia sets a finalizer on the machine (it frees CUDA state; a no-op
+	// in CPU builds). The machine and the graph point at each other through
+	// p, and Go never collects a cycle that holds a finalizer: without this,
+	// every compiled program, with all its buffers, would stay in memory.
+	runtime.SetFinalizer(p.m, nil)
 	g.prog = p
 	return p, nil
 }
