@@ -3,52 +3,69 @@ package pretrain
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/wav2vec-go/wav2vec/audio"
 )
 
-// smallConfig is the tiny config cut down so that a learning test fits in
-// the default test run: 32 feature channels, 64 context channels, 6
-// context layers, no dropout, 32 codes per group, 16 distractors, 1 s
-// crops, lr 1e-3 held after a short warm-up, diversity weight 0.5.
-func smallConfig() FullConfig {
-	c := TinyConfig()
-	c.Encoder.ConvDim = 32
-	c.Encoder.Dim = 64
-	c.Encoder.ContextDilations = []int{1, 2, 4, 8, 1, 2}
-	c.Encoder.Dropout = 0
-	c.Quantizer.Codes = 32
-	c.Quantizer.Dim = 64
-	c.Quantizer.TempDecay = 0.99
-	c.Pretrain.FinalDim = 64
-	c.Pretrain.Negatives = 16
-	c.Pretrain.LR = 1e-3
-	c.Pretrain.Schedule = "constant"
-	c.Pretrain.Warmup = 20
-	c.Pretrain.DiversityWeight = 0.5
-	c.Pretrain.MaxSteps = 300
-	c.Pretrain.CropSeconds = 1
-	c.Pretrain.BatchSeconds = 4
-	return c
-}
+// learnSettings are the training settings of TestLearns, as a user would
+// write them in a --config file: the network is left out, so it is the
+// tiny one (128 feature channels, 256 x 10 context layers with dropout
+// 0.1, G=2 codebooks of V=64, tiny's temperature schedule). Against the
+// tiny preset: 16 distractors instead of 30, batches of 4 crops of 1 s
+// instead of 8 of 2 s, lr 5e-4 held after 100 warm-up updates instead of
+// 300 and a decay, and a diversity weight of 1 instead of 0.5. On this
+// data and batch size, weight 0.5 let the perplexity fall to 5 by update
+// 250, and with lr 1e-3 (or 50 warm-up updates) the codebooks collapsed
+// to one code per group within 50-100 updates: perplexity 2.0 and a
+// contrastive loss near 0, since a distractor equal to its target is left
+// out. Weight 1 (or 3) held it at 9-23 over 500 updates.
+const learnSettings = `{"pretrain": {
+	"negatives": 16, "lr": 5e-4, "warmup": 100, "schedule": "constant",
+	"diversity_weight": 1, "max_steps": 400, "crop_seconds": 1, "batch_seconds": 4
+}}`
 
-// TestLearns trains the small config on generated vowel babble (batches
-// of 4 crops of 1 s) and checks that the contrastive loss falls well below
-// its chance value log(K+1), that the true target is picked far more often
-// than by chance, and that the codebooks have not collapsed.
+// TestLearns trains the tiny network on generated vowel babble for 400
+// updates and checks, over the last 50, that the contrastive loss is well
+// below its chance value log(K+1), that the true target is picked far
+// more often than by chance, and that the codebooks have not collapsed.
+//
+// Measured (seed 3; 0.26 s an update on 2 cores shared with another
+// training run, 104 s in all): contrastive 2.78 over the first 50
+// updates (chance 2.83), 2.03 over the last 50; accuracy 0.39 (chance
+// 0.059); perplexity 15.8 of 128. Model seed 7 gave 2.17, 0.32 and 14.6.
+// The bounds (0.5 below chance, 4x chance, perplexity 8) leave a margin
+// for both.
 func TestLearns(t *testing.T) {
-	cfg := smallConfig()
-	steps := cfg.Pretrain.MaxSteps
+	if testing.Short() {
+		t.Skip("400 updates of the tiny network take 1-2 minutes")
+	}
+	cfg, err := ParseConfig([]byte(learnSettings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := TinyConfig()
+	if !reflect.DeepEqual(cfg.Encoder, tiny.Encoder) || !reflect.DeepEqual(cfg.Quantizer, tiny.Quantizer) {
+		t.Fatalf("network %+v %+v: want the tiny one", cfg.Encoder, cfg.Quantizer)
+	}
+	pc := cfg.Pretrain
+	L := int(pc.CropSeconds * audio.SampleRate)
+	B := int(math.Round(pc.BatchSeconds / pc.CropSeconds))
+	steps := pc.MaxSteps
 	tr, err := NewTrainer(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	K := cfg.Pretrain.Negatives
+	K := pc.Negatives
 	chance := math.Log(float64(K + 1))
 	const window = 50
 	var first, last, ppl, acc float64
+	start := time.Now()
 	for i := range steps {
-		st, err := tr.TrainStep(synthBatch(rng, 4, 16000, 0, i))
+		st, err := tr.TrainStep(synthBatch(rng, B, L, 0, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,18 +80,19 @@ func TestLearns(t *testing.T) {
 			ppl += st.Perplexity / window
 			acc += st.Accuracy / window
 		}
-		if i%50 == 0 || i == steps-1 {
+		if (i+1)%50 == 0 {
 			t.Logf("step %3d contrastive %.3f diversity %.3f penalty %.4f perplexity %.1f accuracy %.3f", i+1, st.Contrastive, st.Diversity, st.FeaturePenalty, st.Perplexity, st.Accuracy)
 		}
 	}
 	G, V := cfg.Quantizer.Groups, cfg.Quantizer.Codes
-	t.Logf("chance %.3f; mean over the first %d steps %.3f, the last %d: contrastive %.3f, accuracy %.3f (chance %.3f), perplexity %.1f of %d (collapse: %d)",
+	t.Logf("%d updates of %dx%d samples in %.0f s", steps, B, L, time.Since(start).Seconds())
+	t.Logf("chance %.3f; mean over the first %d updates %.3f, the last %d: contrastive %.3f, accuracy %.3f (chance %.3f), perplexity %.1f of %d (collapse: %d)",
 		chance, window, first, window, last, acc, 1/float64(K+1), ppl, G*V, G)
-	if last > chance-0.25 {
-		t.Errorf("contrastive loss %.3f over the last %d steps: want at least 0.25 below chance %.3f", last, window, chance)
+	if last > chance-0.5 {
+		t.Errorf("contrastive loss %.3f over the last %d updates: want at least 0.5 below chance %.3f", last, window, chance)
 	}
-	if acc < 3/float64(K+1) {
-		t.Errorf("accuracy %.3f: want at least three times chance %.3f", acc, 1/float64(K+1))
+	if acc < 4/float64(K+1) {
+		t.Errorf("accuracy %.3f: want at least four times chance %.3f", acc, 1/float64(K+1))
 	}
 	if ppl < 4*float64(G) {
 		t.Errorf("codebook perplexity %.1f: want at least %d (collapse is %d)", ppl, 4*G, G)

@@ -52,15 +52,20 @@ func writeCorpus(t *testing.T, dir string, n int, seed uint64, extra ...string) 
 
 // quickConfig is a very small config for tests of the training loop.
 func quickConfig() FullConfig {
-	c := smallConfig()
+	c := TinyConfig()
 	c.Encoder.ConvDim = 32
 	c.Encoder.Dim = 32
 	c.Encoder.ContextDilations = []int{1, 2}
 	c.Encoder.Dropout = 0.1 // the resume test must reproduce the dropout masks
 	c.Quantizer.Codes = 8
 	c.Quantizer.Dim = 16
+	c.Quantizer.TempDecay = 0.99
 	c.Pretrain.FinalDim = 16
 	c.Pretrain.Negatives = 5
+	c.Pretrain.LR = 1e-3
+	c.Pretrain.Schedule = "constant"
+	c.Pretrain.DiversityWeight = 0.5
+	c.Pretrain.MaxSteps = 300
 	c.Pretrain.CropSeconds = 0.5
 	c.Pretrain.BatchSeconds = 1.5
 	c.Pretrain.LogInterval = 2
