@@ -2,8 +2,6 @@ package nn
 
 import (
 	"math"
-	"runtime"
-	"sync"
 )
 
 // The float32 paths of the fused norms. The generic kernels of op_norm.go
@@ -12,26 +10,6 @@ import (
 // frames, with float64 only where long sums would lose precision (sums
 // over time are taken in float32 over short blocks, then added up in
 // float64), and they spread samples or frames over the cores.
-
-// parallelUnits calls fn on disjoint ranges covering [0, units), on up to
-// GOMAXPROCS goroutines when the work (in elements) is large enough.
-func parallelUnits(units, work int, fn func(lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), work/parallelMin, units)
-	if w <= 1 {
-		fn(0, units)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := range w {
-		lo, hi := i*units/w, (i+1)*units/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
 
 // sumBlock is the length of the float32 partial sums of sum32 and dot32.
 const sumBlock = 128
