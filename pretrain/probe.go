@@ -73,11 +73,51 @@ func (s *ProbeSet) Add(feats []float32, frames, dim int, symbols []int) error {
 			return fmt.Errorf("pretrain: probe: negative class %d", c)
 		}
 	}
+	return s.AddSpan(feats, frames, dim, symbols, 0, frames)
+}
+
+// AddSpan is Add for the speech frames [lo, hi) only (see SpeechSpan): the
+// symbols are spread over those frames, and the frames outside are left
+// out of the set.
+func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, hi int) error {
+	if lo < 0 || hi > frames || lo >= hi {
+		return fmt.Errorf("pretrain: probe: speech span [%d, %d) outside %d frames", lo, hi, frames)
+	}
 	s.Dim = dim
-	s.X = append(s.X, feats...)
-	s.Y = append(s.Y, FrameTargets(symbols, frames)...)
+	s.X = append(s.X, feats[lo*dim:hi*dim]...)
+	s.Y = append(s.Y, FrameTargets(symbols, hi-lo)...)
 	s.Utterances++
 	return nil
+}
+
+// SpeechSpan returns the frames [lo, hi) of an utterance (frames of hop
+// samples over x) from the first to the last whose energy over a window of
+// win samples is within 35 dB of the loudest frame's: the leading and
+// trailing silence that synthesised and recorded clips carry, which would
+// otherwise shift every uniformly spread target. An all-silent clip gives
+// the whole range.
+func SpeechSpan(x []float32, frames, hop, win int) (lo, hi int) {
+	energy := make([]float64, frames)
+	peak := 0.0
+	for t := range energy {
+		a, b := min(t*hop, len(x)), min(t*hop+win, len(x))
+		for _, v := range x[a:b] {
+			energy[t] += float64(v) * float64(v)
+		}
+		peak = max(peak, energy[t])
+	}
+	if peak == 0 {
+		return 0, frames
+	}
+	floor := peak * math.Pow(10, -35.0/10)
+	lo, hi = 0, frames
+	for lo < frames-1 && energy[lo] < floor {
+		lo++
+	}
+	for hi > lo+1 && energy[hi-1] < floor {
+		hi--
+	}
+	return lo, hi
 }
 
 // ProbeData says which utterances of a labeled manifest LoadProbeSet uses.
@@ -152,7 +192,8 @@ func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt
 	if err != nil {
 		return err
 	}
-	return s.Add(feats, frames, dim, symbols)
+	lo, hi := SpeechSpan(x, frames, audio.SampleRate/100, audio.SampleRate/40) // 10 ms frames, 25 ms windows
+	return s.AddSpan(feats, frames, dim, symbols, lo, hi)
 }
 
 // Fresh returns a model of m's config with freshly initialised weights,

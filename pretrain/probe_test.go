@@ -370,3 +370,23 @@ func TestFreshAndStep(t *testing.T) {
 		t.Error("a missing checkpoint loaded")
 	}
 }
+
+func TestSpeechSpan(t *testing.T) {
+	const hop, win = 160, 400
+	x := make([]float32, 100*hop)
+	for i := 30 * hop; i < 70*hop; i++ {
+		x[i] = float32(math.Sin(float64(i) * 0.3))
+	}
+	for i := range 5 * hop { // noise 50 dB down stays silence
+		x[i] = 0.003
+	}
+	lo, hi := SpeechSpan(x, 98, hop, win)
+	// Frame t covers samples [160t, 160t+400): the first to reach the tone
+	// is t=28 (window 28*160+400 > 30*160), the last t=69.
+	if lo != 28 || hi != 70 {
+		t.Errorf("span [%d, %d), want [28, 70)", lo, hi)
+	}
+	if lo, hi := SpeechSpan(make([]float32, 1000), 4, hop, win); lo != 0 || hi != 4 {
+		t.Errorf("silent clip: span [%d, %d), want [0, 4)", lo, hi)
+	}
+}
