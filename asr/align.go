@@ -191,3 +191,28 @@ func Align(logProbs []float32, T, V, blank int, labels []int) ([]Token, float64,
 	}
 	return tokens, score, nil
 }
+
+// FrameLabels turns an alignment (tokens in order, as Align returns them)
+// into one label per frame of T: each frame takes the token whose centre is
+// nearest in time, and the frames before the first token and after the
+// last (leading and trailing silence) are -1. No tokens give all -1.
+func FrameLabels(tokens []Token, T int) []int {
+	y := make([]int, T)
+	for t := range y {
+		y[t] = -1
+	}
+	if len(tokens) == 0 {
+		return y
+	}
+	first, last := max(tokens[0].Start, 0), min(tokens[len(tokens)-1].End, T)
+	k := 0
+	centre := func(i int) float64 { return float64(tokens[i].Start+tokens[i].End) / 2 }
+	for t := first; t < last; t++ {
+		mid := float64(t) + 0.5
+		for k+1 < len(tokens) && centre(k+1)-mid < mid-centre(k) {
+			k++
+		}
+		y[t] = tokens[k].ID
+	}
+	return y
+}

@@ -139,3 +139,18 @@ func TestAlignErrors(t *testing.T) {
 		t.Errorf("no frames, no labels: %v %v", tokens, err)
 	}
 }
+
+func TestFrameLabels(t *testing.T) {
+	// Tokens 5 at [2,3), 6 at [4,6), 7 at [9,10) over 12 frames: centres
+	// 2.5, 5 and 9.5; frame t (centre t+0.5) takes the nearest, the
+	// silence before 2 and from 10 on is -1.
+	tokens := []Token{{ID: 5, Start: 2, End: 3}, {ID: 6, Start: 4, End: 6}, {ID: 7, Start: 9, End: 10}}
+	got := FrameLabels(tokens, 12)
+	want := []int{-1, -1, 5, 5, 6, 6, 6, 7, 7, 7, -1, -1}
+	if !slices.Equal(got, want) {
+		t.Errorf("FrameLabels = %v, want %v", got, want)
+	}
+	if got := FrameLabels(nil, 3); !slices.Equal(got, []int{-1, -1, -1}) {
+		t.Errorf("FrameLabels(nil) = %v, want all -1", got)
+	}
+}

@@ -24,9 +24,10 @@
 // Finetune trains a model on a manifest with .ltr labels from one of three
 // starting points, so that the value of pretraining can be measured:
 //
-//   - a pretraining checkpoint: the conv feature encoder stays frozen, the
-//     whole body is frozen for the first FreezeSteps updates (only the head
-//     learns), as in the wav2vec 2.0 recipes;
+//   - a pretraining checkpoint: the conv feature encoder stays frozen, as
+//     in the wav2vec 2.0 recipes (TrainFeatures lets it learn), and the
+//     whole body may be frozen for the first FreezeSteps updates (only the
+//     head learns; none by default);
 //   - InitScratch: the same network with random weights. Nothing is frozen:
 //     the feature encoder trains too, since random frozen convolutions
 //     would be an unfair baseline;
@@ -41,7 +42,7 @@
 // loss's zero_infinity is the backstop); an update whose loss or gradient
 // is not finite is skipped, counted and logged. Each validation measures
 // the loss, CER and WER (greedy decoding) on the valid manifest, keeps
-// checkpoint_best by WER (CER breaking ties) and warns when, after the
+// checkpoint_best by CER (WER breaking ties) and warns when, after the
 // warm-up, every hypothesis is empty: the model emits only blanks, and the
 // cure is a higher learning rate, a shorter freeze or more steps.
 // metrics.jsonl gets the step, loss, learning rate, gradient norm and

@@ -19,13 +19,14 @@ import (
 // tells whether pretraining put the phonetic content where a linear CTC
 // head can read it.
 //
-// Frame targets are crude: there is no alignment, so each utterance's .ltr
-// symbols (word boundaries "|" included) are spread uniformly over its
-// frames (FrameTargets). Leading and trailing silence, and letters that
-// take more or less time than others, make many targets wrong, so the
-// accuracies are far below what an aligned probe would reach; but both
-// probes face exactly the same targets, so their difference measures the
-// features.
+// Frame targets come from ProbeData.Targets when it is set: the command
+// line's --align gives each frame the letter a fine-tuned model's forced
+// alignment puts nearest to it, and leaves silence out. Without it there
+// is no alignment: each utterance's .ltr symbols (word boundaries "|"
+// included) are spread uniformly over its speech frames (FrameTargets),
+// and letters that take more or less time than others make many targets
+// wrong, so the accuracies are low; both probes face the same targets
+// either way, so their difference measures the features.
 
 // FrameTargets returns the letter target of each of T frames for an
 // utterance of the label symbols: the nearest symbol in time when the
@@ -90,6 +91,28 @@ func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, 
 	return nil
 }
 
+// AddTargets appends the frames of an utterance's features (frames x dim,
+// row-major) whose target in y (one per frame) is not negative.
+func (s *ProbeSet) AddTargets(feats []float32, frames, dim int, y []int) error {
+	switch {
+	case frames < 1 || dim < 1 || len(feats) != frames*dim:
+		return fmt.Errorf("pretrain: probe: %d values for %d frames x %d", len(feats), frames, dim)
+	case s.Dim != 0 && dim != s.Dim:
+		return fmt.Errorf("pretrain: probe: features of dimension %d, the set holds %d", dim, s.Dim)
+	case len(y) != frames:
+		return fmt.Errorf("pretrain: probe: %d targets for %d frames", len(y), frames)
+	}
+	s.Dim = dim
+	for t, c := range y {
+		if c >= 0 {
+			s.X = append(s.X, feats[t*dim:(t+1)*dim]...)
+			s.Y = append(s.Y, c)
+		}
+	}
+	s.Utterances++
+	return nil
+}
+
 // SpeechSpan returns the frames [lo, hi) of an utterance (frames of hop
 // samples over x) from the first to the last whose energy over a window of
 // win samples is within 35 dB of the loudest frame's: the leading and
@@ -129,6 +152,12 @@ type ProbeData struct {
 	// unreadable or too short file, a label with an unknown symbol or no
 	// symbol at all); the utterance is left out either way.
 	Skip func(path string, err error)
+	// Targets, if not nil, labels the frames instead of the uniform spread
+	// over the speech span: given an utterance's samples (16 kHz, as read),
+	// its frame count and its label symbols, it returns one class per
+	// frame, -1 for a frame to leave out (silence). A forced alignment by a
+	// fine-tuned model (asr.Align, asr.FrameLabels) gives far truer targets.
+	Targets func(x []float32, frames int, symbols []int) ([]int, error)
 	// Progress, if not nil, is called after each utterance with the number
 	// done and the number to do.
 	Progress func(done, total int)
@@ -191,6 +220,13 @@ func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt
 	feats, frames, dim, err := m.Extract(x, opt.Layer)
 	if err != nil {
 		return err
+	}
+	if opt.Targets != nil {
+		y, err := opt.Targets(x, frames, symbols)
+		if err != nil {
+			return fmt.Errorf("pretrain: probe: %s: %w", path, err)
+		}
+		return s.AddTargets(feats, frames, dim, y)
 	}
 	lo, hi := SpeechSpan(x, frames, audio.SampleRate/100, audio.SampleRate/40) // 10 ms frames, 25 ms windows
 	return s.AddSpan(feats, frames, dim, symbols, lo, hi)

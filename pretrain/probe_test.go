@@ -390,3 +390,20 @@ func TestSpeechSpan(t *testing.T) {
 		t.Errorf("silent clip: span [%d, %d), want [0, 4)", lo, hi)
 	}
 }
+
+func TestAddTargets(t *testing.T) {
+	var s ProbeSet
+	feats := []float32{0, 1, 10, 11, 20, 21} // 3 frames x 2
+	if err := s.AddTargets(feats, 3, 2, []int{-1, 4, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.X, []float32{10, 11, 20, 21}) || !slices.Equal(s.Y, []int{4, 2}) || s.Utterances != 1 {
+		t.Errorf("set = %+v, want frames 1 and 2 with targets 4 and 2", s)
+	}
+	if err := s.AddTargets(feats, 3, 2, []int{1, 2}); err == nil {
+		t.Error("2 targets for 3 frames: no error")
+	}
+	if err := s.AddTargets(feats[:3], 1, 3, []int{1}); err == nil {
+		t.Error("a frame of dimension 3 into a set of 2: no error")
+	}
+}

@@ -15,11 +15,11 @@ import (
 func runFinetune(e *env, args []string) int {
 	fs := newFlags(e, "finetune", "--init CKPT|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
 	initFlag := fs.String("init", "", "starting point (required unless --resume): a pretraining checkpoint (its encoder.* tensors and config; "+
-		"the conv feature encoder stays frozen, the whole body for --freeze-steps), "+
+		"the conv feature encoder stays frozen unless --train-features, the whole body for --freeze-steps), "+
 		"\"scratch\" (the same network with random weights; nothing is frozen, the feature encoder trains too, since random frozen convolutions would be an unfair baseline) "+
 		"or \"logmel\" (the same context network and head on 80-bin log-mel features; nothing is frozen)")
 	trainPath := fs.String("train", "", "training manifest (.tsv) with NAME.ltr beside it (required)")
-	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation WER")
+	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation CER")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
 	config := fs.String("config", "tiny", "network for scratch and logmel: tiny, base, or an encoder JSON file")
 	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters (default: | ' A-Z)")
@@ -27,7 +27,8 @@ func runFinetune(e *env, args []string) int {
 	seed := fs.Uint64("seed", 1, "random seed (head initialisation, batch order, masks, dropout)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position and random state")
 	lr := fs.Float64("lr", asr.DefaultFinetuneLR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
-	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: a tenth of --max-steps, -1: none)")
+	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: none)")
+	trainFeat := fs.Bool("train-features", false, "pretrained init only: the conv feature encoder learns too (after --freeze-steps) (default: frozen throughout, as in fairseq)")
 	batchSec := fs.Float64("batch-seconds", asr.DefaultBatchSeconds, "padded audio per batch, in seconds")
 	validEvery := fs.Int("valid-every", asr.DefaultValidEvery, "updates between validations (and one at the end)")
 	logEvery := fs.Int("log-every", asr.DefaultLogEvery, "updates between metrics.jsonl lines")
@@ -67,7 +68,7 @@ func runFinetune(e *env, args []string) int {
 	}
 	cfg := asr.FinetuneConfig{
 		Init: *initFlag, Train: *trainPath, Valid: *validPath, Out: *out,
-		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze,
+		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat,
 		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
 		MaskProb: *maskProb, MaskLength: *maskLen, ClipNorm: *clip, SaveEvery: *saveEvery,
 		Progress: e.stderr, Quiet: *quiet, Log: slog.New(slog.NewTextHandler(e.stderr, nil)),

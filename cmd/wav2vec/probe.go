@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 )
@@ -24,20 +26,22 @@ type probeJSON struct {
 }
 
 func runProbe(e *env, args []string) int {
-	fs := newFlags(e, "probe", "--model CKPT --train T.tsv --test V.tsv [--layer z|c|q] [--baseline random] [--max-utts N] [--epochs N] [--seed N] [--json] [-q]\n\n"+
+	fs := newFlags(e, "probe", "--model CKPT --train T.tsv --test V.tsv [--layer z|c|q] [--baseline random] [--align FINETUNED] [--max-utts N] [--epochs N] [--seed N] [--json] [-q]\n\n"+
 		"Trains a linear (softmax) classifier on frozen features of the --train frames to predict each\n"+
 		"frame's letter, and reports its frame accuracy on the --test frames next to the majority-class\n"+
 		"baseline (and, with --baseline random, next to the same probe on a randomly initialised model\n"+
-		"of the same config). Labels come from the .ltr beside each manifest. There is no alignment: each\n"+
-		"utterance's letters (with the | word boundaries) are spread evenly over its frames, which is\n"+
-		"crude (silences, long and short letters), so the accuracies are low in absolute terms; every\n"+
-		"probe faces the same targets, so the comparison is fair. A file that cannot be used is named\n"+
+		"of the same config). Labels come from the .ltr beside each manifest. With --align, a fine-tuned\n"+
+		"model force-aligns each utterance's letters (with the | word boundaries) and every frame takes the\n"+
+		"letter nearest to it in time, silence left out. Without it, the letters are spread evenly over the\n"+
+		"speech frames, which is crude (long and short letters), so the accuracies are low in absolute\n"+
+		"terms. Every probe faces the same targets, so the comparison is fair. A file that cannot be used is named\n"+
 		"on stderr and left out; the results cover the rest and the exit status is 1.")
 	model := fs.String("model", "", "pretraining checkpoint (.safetensors) (required)")
 	trainPath := fs.String("train", "", "labeled manifest (.tsv, .ltr beside it) to train the probe on (required)")
 	testPath := fs.String("test", "", "labeled manifest (.tsv, .ltr beside it) to score the probe on (required)")
 	layer := fs.String("layer", "c", "features to probe: z (feature encoder), c (context network) or q (quantized)")
 	baseline := fs.String("baseline", "", `"random": also probe a model of the same config with fresh random weights (drawn from --seed as pretraining draws them)`)
+	alignPath := fs.String("align", "", "fine-tuned model (.safetensors) whose CTC forced alignment gives the frame targets (default: letters spread evenly)")
 	maxUtts := fs.Int("max-utts", 0, "use at most the first N utterances of each manifest (0: all)")
 	epochs := fs.Int("epochs", 10, "passes of the probe over the training frames")
 	lr := fs.Float64("lr", 0.01, "the probe's Adam step size (decayed linearly to 0)")
@@ -100,6 +104,11 @@ func runProbe(e *env, args []string) int {
 			}
 		},
 	}
+	if *alignPath != "" {
+		if opt.Targets, err = alignTargets(*alignPath, vocab); err != nil {
+			return fail(e, err)
+		}
+	}
 	cfg := pretrain.ProbeConfig{Epochs: *epochs, LR: *lr}
 	results := make([]pretrain.ProbeResult, len(models))
 	dim := 0
@@ -160,4 +169,39 @@ func printProbe(e *env, res []pretrain.ProbeResult, dim, step int, layer string,
 		fmt.Fprintf(e.stdout, "%-22s test %6.2f%%   train %6.2f%%\n", "random init", 100*res[1].Accuracy, 100*res[1].TrainAccuracy)
 	}
 	fmt.Fprintf(e.stdout, "%-22s test %6.2f%%   (always %q)\n", "majority class", 100*r.Majority, vocab.Symbol(r.MajorityClass))
+}
+
+// alignTargets returns probe targets from the forced alignment of the
+// fine-tuned model at path, whose vocabulary must be vocab's.
+func alignTargets(path string, vocab *dataset.Vocab) (func([]float32, int, []int) ([]int, error), error) {
+	am, err := asr.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(am.Vocab.Symbols(), vocab.Symbols()) {
+		return nil, fmt.Errorf("probe: --align %s: its vocabulary %q is not the probe's %q", path, am.Vocab.Symbols(), vocab.Symbols())
+	}
+	tr, err := asr.NewTranscriber(am, asr.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return func(x []float32, frames int, symbols []int) ([]int, error) {
+		lp, T, err := tr.LogProbs(x)
+		if err != nil {
+			return nil, err
+		}
+		tokens, _, err := asr.Align(lp, T, am.Vocab.Size(), am.Vocab.Blank(), symbols)
+		if err != nil {
+			return nil, fmt.Errorf("forced alignment: %w", err)
+		}
+		if d := T - frames; d < -2 || d > 2 {
+			return nil, fmt.Errorf("the aligning model gives %d frames, the probed one %d", T, frames)
+		}
+		y := asr.FrameLabels(tokens, T)
+		out := make([]int, frames)
+		for t := range out { // both frame at 10 ms; the ends may differ by a frame or two
+			out[t] = y[min(t, T-1)]
+		}
+		return out, nil
+	}, nil
 }
