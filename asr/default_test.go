@@ -3,7 +3,11 @@ package asr
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"strings"
 	"testing"
+
+	"github.com/wav2vec-go/wav2vec/audio"
 )
 
 func TestDefaultModel(t *testing.T) {
@@ -22,5 +26,49 @@ func TestDefaultModel(t *testing.T) {
 	}
 	if m2, _ := DefaultModel(); m2 != m {
 		t.Error("DefaultModel loads the model again")
+	}
+}
+
+// TestDefaultModelFixtures transcribes the recipe's three test WAVs with
+// the embedded model: sentences of the test split, never trained on, one
+// in a training voice, one in a held-out voice, one with noise and reverb.
+// Together their CER must stay under 10%, the bar the default model is
+// held to on the whole test split.
+func TestDefaultModelFixtures(t *testing.T) {
+	m, err := DefaultModel()
+	if errors.Is(err, ErrNoDefaultModel) {
+		t.Skip("no default model embedded")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTranscriber(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := os.ReadFile("../testdata/speech/transcripts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total ErrorCounts
+	for _, line := range strings.Split(strings.TrimSpace(string(refs)), "\n") {
+		name, ref, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("transcripts.txt: bad line %q", line)
+		}
+		x, err := audio.ReadFile("../testdata/speech/" + name + ".wav")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.Transcribe(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := CharErrors(ref, res.Text)
+		t.Logf("%s: %q (CER %.1f%%)", name, res.Text, 100*c.Rate())
+		total.Add(c)
+	}
+	if r := total.Rate(); r >= 0.10 {
+		t.Errorf("CER over the fixtures %.1f%%, want under 10%%", 100*r)
 	}
 }

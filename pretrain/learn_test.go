@@ -16,7 +16,8 @@ import (
 // 0.1, G=2 codebooks of V=64, tiny's temperature schedule). Against the
 // tiny preset: 16 distractors instead of 30, batches of 4 crops of 1 s
 // instead of 8 of 2 s, lr 5e-4 held after 100 warm-up updates instead of
-// 300 and a decay, and a diversity weight of 1 instead of 0.5. On this
+// 2e-3 after 300 and a decay, a diversity weight of 1 instead of 0.5, and
+// fairseq's feature penalty of 10. On this
 // data and batch size, weight 0.5 let the perplexity fall to 5 by update
 // 250, and with lr 1e-3 (or 50 warm-up updates) the codebooks collapsed
 // to one code per group within 50-100 updates: perplexity 2.0 and a
@@ -24,7 +25,7 @@ import (
 // out. Weight 1 (or 3) held it at 9-23 over 500 updates.
 const learnSettings = `{"pretrain": {
 	"negatives": 16, "lr": 5e-4, "warmup": 100, "schedule": "constant",
-	"diversity_weight": 1, "max_steps": 400, "crop_seconds": 1, "batch_seconds": 4
+	"diversity_weight": 1, "feature_penalty": 10, "max_steps": 400, "crop_seconds": 1, "batch_seconds": 4
 }}`
 
 // TestLearns trains the tiny network on generated vowel babble for 400
