@@ -60,8 +60,7 @@ type Config struct {
 func Tiny() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
-		DiversityWeight: 0.5,
-		LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, GradClip: 10,
+		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, GradClip: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
 		BatchSeconds: 16, CropSeconds: 2, LogInterval: 10, ValidInterval: 500, SaveMinutes: 5,
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
@@ -61,19 +62,6 @@ func (s *ProbeSet) Frames() int { return len(s.Y) }
 // returns them) with targets from its label symbols (FrameTargets). The
 // first utterance sets the set's Dim.
 func (s *ProbeSet) Add(feats []float32, frames, dim int, symbols []int) error {
-	switch {
-	case frames < 1 || dim < 1 || len(feats) != frames*dim:
-		return fmt.Errorf("pretrain: probe: %d values for %d frames x %d", len(feats), frames, dim)
-	case s.Dim != 0 && dim != s.Dim:
-		return fmt.Errorf("pretrain: probe: features of dimension %d, the set holds %d", dim, s.Dim)
-	case len(symbols) == 0:
-		return fmt.Errorf("pretrain: probe: empty label")
-	}
-	for _, c := range symbols {
-		if c < 0 {
-			return fmt.Errorf("pretrain: probe: negative class %d", c)
-		}
-	}
 	return s.AddSpan(feats, frames, dim, symbols, 0, frames)
 }
 
@@ -81,14 +69,21 @@ func (s *ProbeSet) Add(feats []float32, frames, dim int, symbols []int) error {
 // symbols are spread over those frames, and the frames outside are left
 // out of the set.
 func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, hi int) error {
+	if len(symbols) == 0 {
+		return fmt.Errorf("pretrain: probe: empty label")
+	}
+	if slices.Min(symbols) < 0 {
+		return fmt.Errorf("pretrain: probe: negative class %d", slices.Min(symbols))
+	}
 	if lo < 0 || hi > frames || lo >= hi {
 		return fmt.Errorf("pretrain: probe: speech span [%d, %d) outside %d frames", lo, hi, frames)
 	}
-	s.Dim = dim
-	s.X = append(s.X, feats[lo*dim:hi*dim]...)
-	s.Y = append(s.Y, FrameTargets(symbols, hi-lo)...)
-	s.Utterances++
-	return nil
+	y := make([]int, max(frames, 0))
+	for t := range y {
+		y[t] = -1
+	}
+	copy(y[lo:], FrameTargets(symbols, hi-lo))
+	return s.AddTargets(feats, frames, dim, y)
 }
 
 // AddTargets appends the frames of an utterance's features (frames x dim,

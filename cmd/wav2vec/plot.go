@@ -151,6 +151,10 @@ func plotRuns(path string, runs []runMetrics, x string, keys []string, logY bool
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		tmp.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
