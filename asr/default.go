@@ -10,7 +10,7 @@ import (
 )
 
 // The folder model/ is embedded whole: go:embed cannot name a file that may
-// be missing, and the default model is added to it later.
+// be missing, and a build may leave the default model out.
 //
 //go:embed model
 var modelFS embed.FS
