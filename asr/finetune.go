@@ -81,6 +81,11 @@ type FinetuneConfig struct {
 	// the freeze (fairseq's feature_grad_mult > 0); by default it stays
 	// frozen throughout.
 	TrainFeatures bool
+	// BodyLRScale, with a pretrained init, multiplies the learning rate of
+	// the encoder and context network (the head keeps the full rate), so
+	// that fine-tuning moves the pretrained weights less than the new
+	// head; 0 means 1. Ignored for InitScratch and InitLogMel.
+	BodyLRScale float64
 	// BatchSeconds bounds a batch's padded size in seconds
 	// (DefaultBatchSeconds).
 	BatchSeconds float64
@@ -190,6 +195,9 @@ func (c FinetuneConfig) Validate() error {
 	}
 	if !(d.MaskProb >= 0 && d.MaskProb <= 1) {
 		bad("mask probability %g outside [0, 1]", d.MaskProb)
+	}
+	if d.BodyLRScale < 0 || math.IsInf(d.BodyLRScale, 0) || math.IsNaN(d.BodyLRScale) {
+		bad("body learning-rate scale %g: want a positive number (0 means 1)", d.BodyLRScale)
 	}
 	if d.MaskLength < 1 {
 		bad("mask length %d: want at least 1", d.MaskLength)
@@ -387,6 +395,9 @@ func (tr *trainer) setFrozen() int {
 	}
 	if tr.m.Config.Init != InitPretrained {
 		return 1
+	}
+	for _, p := range tr.m.Encoder.Params() {
+		p.LRScale = tr.cfg.BodyLRScale
 	}
 	for _, p := range tr.m.Encoder.FeatureParams() {
 		p.Frozen = !tr.cfg.TrainFeatures

@@ -178,6 +178,9 @@ func (a *Adam) update(i, lo, hi int, lr float64) {
 	data, grad := p.Data[lo:hi], p.Grad[lo:hi]
 	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Eps
 	t := float64(a.steps[i])
+	if p.LRScale != 0 {
+		lr *= p.LRScale
+	}
 	stepSize := lr / (1 - math.Pow(b1, t))
 	bc2Sqrt := math.Sqrt(1 - math.Pow(b2, t))
 	wd, coupled, decoupled := 0.0, false, false

@@ -44,6 +44,29 @@ func TestAdamFirstStep(t *testing.T) {
 	}
 }
 
+func TestAdamLRScale(t *testing.T) {
+	// The first step is lr*g/(|g|+eps): a parameter with LRScale 0.25
+	// moves a quarter as far as one without.
+	p, q := paramWith("p", 1, -2), paramWith("q", 1, -2)
+	q.LRScale = 0.25
+	for _, x := range []*Param{p, q} {
+		copy(x.Grad, []float32{0.5, -3})
+	}
+	a, err := NewAdam([]*Param{p, q}, AdamConfig{Eps: 1e-8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(0.01); err != nil {
+		t.Fatal(err)
+	}
+	for i, x0 := range []float64{1, -2} {
+		dp, dq := float64(p.Data[i])-x0, float64(q.Data[i])-x0
+		if math.Abs(dq-0.25*dp) > 1e-7 || math.Abs(math.Abs(dp)-0.01) > 1e-6 {
+			t.Errorf("element %d moved %.9g with LRScale 0.25 and %.9g without, want a quarter of 0.01", i, dq, dp)
+		}
+	}
+}
+
 func TestAdamMatchesTextbook(t *testing.T) {
 	// Three steps against m̂/(sqrt(v̂)+eps) with the moments written out by
 	// hand, betas (0.9, 0.98) as in wav2vec 2.0.

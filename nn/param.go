@@ -11,6 +11,9 @@ type Param struct {
 	Data   []float32 // values, len = product of Shape
 	Grad   []float32 // accumulated gradient, same length as Data
 	Frozen bool      // a frozen parameter gets no gradient and no update
+	// LRScale multiplies the optimiser's learning rate for this parameter
+	// (0 means 1); it is not saved in checkpoints.
+	LRScale float64
 }
 
 // NewParam returns a zero-valued parameter of the given shape.

@@ -29,6 +29,7 @@ func runFinetune(e *env, args []string) int {
 	lr := fs.Float64("lr", asr.DefaultFinetuneLR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
 	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: none)")
 	trainFeat := fs.Bool("train-features", false, "pretrained init only: the conv feature encoder learns too (after --freeze-steps) (default: frozen throughout, as in fairseq)")
+	bodyLR := fs.Float64("body-lr-scale", 1, "pretrained init only: the encoder and context network learn at this fraction of --lr, the new head at the full rate")
 	batchSec := fs.Float64("batch-seconds", asr.DefaultBatchSeconds, "padded audio per batch, in seconds")
 	validEvery := fs.Int("valid-every", asr.DefaultValidEvery, "updates between validations (and one at the end)")
 	logEvery := fs.Int("log-every", asr.DefaultLogEvery, "updates between metrics.jsonl lines")
@@ -53,6 +54,8 @@ func runFinetune(e *env, args []string) int {
 		return usageErr(e, fs, "--max-steps must be at least 1")
 	case !(*lr > 0) || math.IsInf(*lr, 0):
 		return usageErr(e, fs, "--lr must be positive")
+	case !(*bodyLR > 0) || math.IsInf(*bodyLR, 0):
+		return usageErr(e, fs, "--body-lr-scale must be positive")
 	case !(*batchSec > 0):
 		return usageErr(e, fs, "--batch-seconds must be positive")
 	case *validEvery < 1 || *logEvery < 1:
@@ -68,7 +71,7 @@ func runFinetune(e *env, args []string) int {
 	}
 	cfg := asr.FinetuneConfig{
 		Init: *initFlag, Train: *trainPath, Valid: *validPath, Out: *out,
-		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat,
+		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat, BodyLRScale: *bodyLR,
 		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
 		MaskProb: *maskProb, MaskLength: *maskLen, ClipNorm: *clip, SaveEvery: *saveEvery,
 		Progress: e.stderr, Quiet: *quiet, Log: slog.New(slog.NewTextHandler(e.stderr, nil)),
