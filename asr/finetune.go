@@ -306,6 +306,11 @@ func (tr *trainer) setup() error {
 	if cfg.afterInit != nil {
 		cfg.afterInit(tr.m)
 	}
+	if tr.m.Config.Init == InitPretrained {
+		for _, p := range tr.m.Encoder.Params() {
+			p.LRScale = cfg.BodyLRScale
+		}
+	}
 	tr.adam, err = nn.NewAdam(tr.m.Params(), nn.AdamConfig{Beta1: 0.9, Beta2: 0.98, Eps: 1e-8})
 	if err != nil {
 		return fmt.Errorf("asr: %w", err)
@@ -395,9 +400,6 @@ func (tr *trainer) setFrozen() int {
 	}
 	if tr.m.Config.Init != InitPretrained {
 		return 1
-	}
-	for _, p := range tr.m.Encoder.Params() {
-		p.LRScale = tr.cfg.BodyLRScale
 	}
 	for _, p := range tr.m.Encoder.FeatureParams() {
 		p.Frozen = !tr.cfg.TrainFeatures
