@@ -131,6 +131,9 @@ func (c FinetuneConfig) withDefaults() FinetuneConfig {
 	if c.FreezeSteps < 0 {
 		c.FreezeSteps = 0
 	}
+	if c.BodyLRScale == 0 {
+		c.BodyLRScale = 1
+	}
 	if c.BatchSeconds == 0 {
 		c.BatchSeconds = DefaultBatchSeconds
 	}
@@ -228,6 +231,41 @@ type trainState struct {
 	SkippedUpdates int     `json:"skipped_updates"`
 	SkippedUtts    int     `json:"skipped_utterances"`
 	BestScore      float64 `json:"best_score"`
+	// Settings are the run's; absent in checkpoints written before they
+	// were recorded.
+	Settings *RunSettings `json:"settings,omitempty"`
+}
+
+// RunSettings are the settings of a fine-tuning run that checkpoint_last
+// records, so that a resumed run can go on as it was started (the
+// command line takes them from there unless its flags say otherwise).
+// Values are after defaulting: 0 for MaskProb and ClipNorm means off.
+type RunSettings struct {
+	MaxSteps      int     `json:"max_steps"`
+	LR            float64 `json:"lr"`
+	FreezeSteps   int     `json:"freeze_steps"`
+	TrainFeatures bool    `json:"train_features"`
+	BodyLRScale   float64 `json:"body_lr_scale"`
+	BatchSeconds  float64 `json:"batch_seconds"`
+	MaskProb      float64 `json:"mask_prob"`
+	MaskLength    int     `json:"mask_length"`
+	ClipNorm      float64 `json:"clip_norm"`
+}
+
+// LastRunSettings returns the settings recorded in out's
+// checkpoint_last, and false when there is none to read (no checkpoint,
+// or one written before settings were recorded; Finetune with Resume
+// reports an unreadable checkpoint itself).
+func LastRunSettings(out string) (RunSettings, bool) {
+	ck, err := nn.LoadCheckpoint(train.LastPath(out))
+	if err != nil {
+		return RunSettings{}, false
+	}
+	var st trainState
+	if err := ck.MetaJSON(nn.MetaTrainState, &st); err != nil || st.Settings == nil {
+		return RunSettings{}, false
+	}
+	return *st.Settings, true
 }
 
 // trainer is one fine-tuning run in progress.
@@ -603,6 +641,9 @@ func (tr *trainer) meta() (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("asr: %w", err)
 	}
+	c := tr.cfg
+	tr.st.Settings = &RunSettings{MaxSteps: c.MaxSteps, LR: c.LR, FreezeSteps: c.FreezeSteps, TrainFeatures: c.TrainFeatures,
+		BodyLRScale: c.BodyLRScale, BatchSeconds: c.BatchSeconds, MaskProb: c.MaskProb, MaskLength: c.MaskLength, ClipNorm: c.ClipNorm}
 	tr.st.BestScore = tr.saver.Best()
 	if math.IsInf(tr.st.BestScore, 1) {
 		tr.st.BestScore = math.MaxFloat64 // JSON has no +Inf; nothing scores this badly

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -25,7 +26,7 @@ func runFinetune(e *env, args []string) int {
 	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters (default: | ' A-Z)")
 	maxSteps := fs.Int("max-steps", asr.DefaultFinetuneSteps, "updates to run; the learning-rate schedule spans them")
 	seed := fs.Uint64("seed", 1, "random seed (head initialisation, batch order, masks, dropout)")
-	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position and random state")
+	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position, random state and the run's settings (flags given again override them; --max-steps extends the run)")
 	lr := fs.Float64("lr", asr.DefaultFinetuneLR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
 	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: none)")
 	trainFeat := fs.Bool("train-features", false, "pretrained init only: the conv feature encoder learns too (after --freeze-steps) (default: frozen throughout, as in fairseq)")
@@ -40,6 +41,28 @@ func runFinetune(e *env, args []string) int {
 	quiet := fs.Bool("q", false, "no progress line")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if *resume && *out != "" {
+		// Go on as the run was started: its recorded settings, except
+		// where a flag on this command line says otherwise.
+		if s, ok := asr.LastRunSettings(*out); ok {
+			given := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+			keep := func(name string, set func()) {
+				if !given[name] {
+					set()
+				}
+			}
+			keep("max-steps", func() { *maxSteps = s.MaxSteps })
+			keep("lr", func() { *lr = s.LR })
+			keep("freeze-steps", func() { *freeze = s.FreezeSteps })
+			keep("train-features", func() { *trainFeat = s.TrainFeatures })
+			keep("body-lr-scale", func() { *bodyLR = s.BodyLRScale })
+			keep("batch-seconds", func() { *batchSec = s.BatchSeconds })
+			keep("mask-prob", func() { *maskProb = s.MaskProb })
+			keep("mask-length", func() { *maskLen = s.MaskLength })
+			keep("clip-norm", func() { *clip = s.ClipNorm })
+		}
 	}
 	switch {
 	case *initFlag == "" && !*resume:

@@ -14,6 +14,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -221,4 +222,56 @@ func TestFinetuneLogMel(t *testing.T) {
 	if m.Config.Encoder.Input != "logmel" || m.Config.Init != asr.InitLogMel {
 		t.Errorf("logmel run made %+v", m.Config)
 	}
+}
+
+// TestFinetuneResumeKeepsSettings resumes a run started with a
+// non-default learning rate without passing it again: the resumed updates
+// follow the run's own schedule, and --max-steps still extends it.
+func TestFinetuneResumeKeepsSettings(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyData(t, dir, "train", 8, 1)
+	validTSV := writeToyData(t, dir, "valid", 3, 2)
+	out := filepath.Join(dir, "run")
+	code, _, errOut := runCLI(t, "finetune", "--init", "scratch", "--config", smallConfig(t, dir), "--train", trainTSV, "--valid", validTSV,
+		"--out", out, "--max-steps", "4", "--lr", "0.0037", "--valid-every", "2", "--log-every", "1", "--batch-seconds", "4", "-q")
+	if code != exitOK {
+		t.Fatalf("finetune: exit %d:\n%s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "finetune", "--resume", "--train", trainTSV, "--valid", validTSV, "--out", out,
+		"--max-steps", "6", "--valid-every", "2", "--log-every", "1", "-q")
+	if code != exitOK {
+		t.Fatalf("resume: exit %d:\n%s", code, errOut)
+	}
+	sched := nn.TriStage{Peak: 0.0037, Total: 6}
+	seen := 0
+	for _, row := range readMetricsRows(t, filepath.Join(out, train.MetricsFile)) {
+		step, lr := row["step"], row["lr"]
+		if lr == nil || step.(float64) <= 4 {
+			continue
+		}
+		seen++
+		if want := sched.LR(int(step.(float64))); math.Abs(lr.(float64)-want) > 1e-12 {
+			t.Errorf("step %v: lr %v, want %v (the run's peak 0.0037 over 6 steps)", step, lr, want)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d resumed training rows, want 2", seen)
+	}
+}
+
+func readMetricsRows(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
