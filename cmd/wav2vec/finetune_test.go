@@ -244,7 +244,11 @@ func TestFinetuneResumeKeepsSettings(t *testing.T) {
 	}
 	sched := nn.TriStage{Peak: 0.0037, Total: 6}
 	seen := 0
-	for _, row := range readMetricsRows(t, filepath.Join(out, train.MetricsFile)) {
+	run, err := readRun(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range run.rows {
 		step, lr := row["step"], row["lr"]
 		if lr == nil || step.(float64) <= 4 {
 			continue
@@ -257,21 +261,4 @@ func TestFinetuneResumeKeepsSettings(t *testing.T) {
 	if seen != 2 {
 		t.Errorf("%d resumed training rows, want 2", seen)
 	}
-}
-
-func readMetricsRows(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var row map[string]any
-		if err := json.Unmarshal([]byte(line), &row); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		rows = append(rows, row)
-	}
-	return rows
 }
