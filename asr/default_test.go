@@ -34,9 +34,9 @@ func TestDefaultModel(t *testing.T) {
 // in a training voice, one in a held-out voice, one with noise and reverb.
 //
 // The bound guards the model we ship, not the goal: its CER on the
-// recipe's whole test split is 32.3% (docs/RESULTS.md), 33.6% over these
+// recipe's whole test split is 29.6% (docs/RESULTS.md), 29.9% over these
 // three, and the goal of under 10% is not reached yet. A model that
-// transcribes them worse than 40% is a regression (a broken embed, a
+// transcribes them worse than 35% is a regression (a broken embed, a
 // feature or decoding change), and fails here.
 func TestDefaultModelFixtures(t *testing.T) {
 	m, err := DefaultModel()
@@ -72,7 +72,8 @@ func TestDefaultModelFixtures(t *testing.T) {
 		t.Logf("%s: %q (CER %.1f%%)", name, res.Text, 100*c.Rate())
 		total.Add(c)
 	}
-	if r := total.Rate(); r >= 0.40 {
-		t.Errorf("CER over the fixtures %.1f%%, want under 40%%", 100*r)
+	t.Logf("CER over the fixtures %.1f%%", 100*total.Rate())
+	if r := total.Rate(); r >= 0.35 {
+		t.Errorf("CER over the fixtures %.1f%%, want under 35%%", 100*r)
 	}
 }
