@@ -78,7 +78,7 @@ func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, 
 	if lo < 0 || hi > frames || lo >= hi {
 		return fmt.Errorf("pretrain: probe: speech span [%d, %d) outside %d frames", lo, hi, frames)
 	}
-	y := make([]int, max(frames, 0))
+	y := make([]int, frames)
 	for t := range y {
 		y[t] = -1
 	}
