@@ -84,6 +84,9 @@
 //   - ReadARPA and ReadARPAFile read n-gram models in the ARPA format (as
 //     KenLM's lmplz and SRILM write them) into an NGramLM with Katz back-off;
 //     any type with the LM interface's three methods can stand in for it.
+//   - NGramBuilder counts the n-grams of sentences and writes an
+//     interpolated Kneser-Ney model of them as an ARPA file, in pure Go
+//     (`wav2vec lm`), where lmplz would otherwise be needed.
 //   - SequenceLogProb (the CTC forward algorithm) and Align (forced
 //     alignment) score and time a given label sequence.
 //   - Words turns an alignment into words with start and end times in

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"syscall"
 )
@@ -46,6 +47,7 @@ func commands() []command {
 		{"transcribe", "transcribe WAV files (embedded default model unless --model)", runTranscribe},
 		{"extract", "write z, c or q features of WAV files as .npy", runExtract},
 		{"probe", "linear frame-letter probe of a pretrained model's features", runProbe},
+		{"lm", "build a word n-gram language model (ARPA) from text for --lm", runLM},
 		{"plot", "draw learning curves from metrics.jsonl files as a PNG", runPlot},
 	}
 }
@@ -151,4 +153,25 @@ func usageErr(e *env, fs *flag.FlagSet, format string, a ...any) int {
 func fail(e *env, err error) int {
 	fmt.Fprintf(e.stderr, "wav2vec: %v\n", err)
 	return exitFail
+}
+
+// writeFileAtomic writes path through a temporary file beside it, renamed
+// into place once complete, so that a failed write leaves what was there.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Chmod(0o644) // CreateTemp makes it 0600
+	if err == nil {
+		err = write(tmp)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -26,7 +26,7 @@ type decodeFlags struct {
 func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
 	return &decodeFlags{
 		beam:      fs.Int("beam", 1, fmt.Sprintf("beam width of the CTC prefix beam search (1: greedy decoding; with --lm, 1 means %d)", asr.DefaultBeam)),
-		lm:        fs.String("lm", "", "word n-gram language model in the ARPA format (KenLM's lmplz writes it)"),
+		lm:        fs.String("lm", "", "word n-gram language model in the ARPA format (wav2vec lm or KenLM's lmplz writes it)"),
 		lmWeight:  fs.Float64("lm-weight", 0.5, "weight of the LM's natural-log probabilities"),
 		wordScore: fs.Float64("word-score", 0, "score added per word (positive favours more words)"),
 		window:    fs.Float64("window", asr.DefaultWindowSeconds, "longest audio, in seconds, the network sees at once; longer files go in overlapping windows"),
