@@ -52,27 +52,9 @@ func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
 		}
 		in.seconds += float64(len(r)) / audio.SampleRate
 	}
-	if m.mel == nil {
-		in.shape = []int{B, 1, L}
-		in.data = make([]float32, B*L)
-		for b, r := range rows {
-			copy(in.data[b*L:], r)
-		}
-		return in, nil
-	}
-	bins := m.mel.Dim()
-	Tm := m.mel.NumFrames(L)
-	in.shape = []int{B, bins, Tm}
-	in.data = make([]float32, B*bins*Tm)
-	for b, r := range rows {
-		feats, n := m.mel.LogMel(r)
-		base := b * bins * Tm
-		for t := range n {
-			for k := range bins {
-				in.data[base+k*Tm+t] = feats[t*bins+k]
-			}
-		}
-	}
+	in.shape = m.input.Shape(B, L)
+	in.data = make([]float32, B*in.shape[1]*in.shape[2])
+	m.input.Fill(in.data, rows, L)
 	return in, nil
 }
 

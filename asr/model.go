@@ -11,7 +11,6 @@ import (
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
-	"github.com/wav2vec-go/wav2vec/features"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
 
@@ -62,8 +61,8 @@ type Model struct {
 
 	boundary int                 // index of "|"
 	symbols  []string            // spelling of each index ("" for the blank)
-	mel      *features.Extractor // log-mel input only
-	hop, rf  int                 // samples per frame, samples of the first frame
+	input    *encoder.Input // the waveform, or its log-mel features, as the encoder reads it
+	hop, rf  int            // samples per frame, samples of the first frame
 }
 
 // New returns a model with random weights drawn from rng: the encoder of
@@ -121,28 +120,12 @@ func assemble(enc *encoder.Model, vocab *dataset.Vocab, init string) (*Model, er
 		symbols:  vocab.Symbols(),
 	}
 	m.symbols[vocab.Blank()] = ""
-	if cfg.Input == "logmel" {
-		bins := cfg.LogMelBins
-		if bins == 0 {
-			bins = 80
-		}
-		mel, err := features.New(features.Config{NumMels: bins})
-		if err != nil {
-			return nil, fmt.Errorf("asr: %w", err)
-		}
-		m.mel = mel
-		m.rf = mel.Config().FrameLength
-		m.hop = mel.Config().FrameShift
-		for m.Encoder.Cfg.Frames(mel.NumFrames(m.rf)) < 1 {
-			m.rf += m.hop // a logmel encoder that needs several frames
-		}
-	} else {
-		m.rf = cfg.MinSamples()
-		m.hop = 1
-		for _, s := range cfg.ConvStrides {
-			m.hop *= s
-		}
+	input, err := encoder.NewInput(cfg)
+	if err != nil {
+		return nil, err
 	}
+	m.input = input
+	m.rf, m.hop = input.MinSamples(), input.Hop()
 	if m.rf <= 0 || m.hop <= 0 || m.Frames(m.rf) != 1 || m.Frames(m.rf+m.hop) != 2 {
 		return nil, fmt.Errorf("asr: encoder config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
 	}
@@ -310,10 +293,7 @@ func (m *Model) Frames(n int) int {
 	if n < m.rf {
 		return 0
 	}
-	if m.mel != nil {
-		return m.Encoder.Cfg.Frames(m.mel.NumFrames(n))
-	}
-	return m.Encoder.Cfg.Frames(n)
+	return m.input.Frames(n)
 }
 
 // ErrTooShortAudio is returned for audio shorter than the model's

@@ -206,9 +206,6 @@ func (c FullConfig) Validate() error {
 	if err := c.Encoder.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Encoder.Input != "" && c.Encoder.Input != "wave" {
-		errs = append(errs, fmt.Errorf("pretrain: encoder input %q: pretraining needs the waveform input", c.Encoder.Input))
-	}
 	if err := c.Quantizer.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -34,7 +34,7 @@ func TestConfigByName(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"unknown.json", `{"pretrain": {"negativs": 3}}`, "negativs"},
 		{"bad.json", `{"pretrain": {"mask_prob": 2, "schedule": "cosine"}}`, "schedule"},
-		{"logmel.json", `{"encoder": {"input": "logmel"}}`, "waveform"},
+		{"mfcc.json", `{"encoder": {"input": "mfcc"}}`, "input kind"},
 		{"two.json", `{} {}`, "more than one"},
 	} {
 		path := write(tc.name, tc.body)

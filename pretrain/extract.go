@@ -31,15 +31,16 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: unknown layer %q (want z, c or q)", layer)
 	}
 	L := len(samples)
-	T := m.Encoder.Cfg.Frames(L)
+	T := m.Frames(L)
 	if T < 1 {
-		return nil, 0, 0, fmt.Errorf("pretrain: extract: %d samples is shorter than the %d the encoder needs", L, m.Encoder.Cfg.MinSamples())
+		return nil, 0, 0, fmt.Errorf("pretrain: extract: %d samples is shorter than the %d the encoder needs", L, m.MinSamples())
 	}
 	x := slices.Clone(samples)
 	audio.Normalize(x) // as the loader does for training
 	g := nn.NewGraph()
-	wave := g.Input("wave", 1, 1, L)
-	z, proj := m.Encoder.Embed(g, m.Encoder.Features(g, wave))
+	shape := m.input.Shape(1, L)
+	in := g.Input("input", shape...)
+	z, proj := m.Encoder.Embed(g, m.Encoder.Features(g, in))
 	var out *nn.Node
 	switch layer {
 	case LayerZ:
@@ -54,7 +55,9 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}
 	defer p.Close()
-	p.Set(wave, x)
+	buf := make([]float32, shapeSize(shape))
+	m.input.Fill(buf, [][]float32{x}, L)
+	p.Set(in, buf)
 	if err := p.Run(); err != nil {
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}

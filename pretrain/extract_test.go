@@ -53,7 +53,18 @@ func TestWriteNpy(t *testing.T) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestExtract(t *testing.T) {
+	// 8000 samples: 48 frames either way, the first at 400 samples (the
+	// convolutions' receptive field, or a 25 ms log-mel window), then one
+	// every 160.
+	t.Run("wave", func(t *testing.T) { testExtract(t, quickConfig(), quickConfig().Encoder.ConvDim, 48) })
 	cfg := quickConfig()
+	cfg.Encoder.Input = "logmel"
+	t.Run("logmel", func(t *testing.T) { testExtract(t, cfg, 80, 48) })
+}
+
+// testExtract saves and loads a model of cfg and extracts each layer of
+// 8000 samples: wantFrames frames, z with zDim values each.
+func testExtract(t *testing.T, cfg FullConfig, zDim, wantFrames int) {
 	tr, err := NewTrainer(cfg, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +78,17 @@ func TestExtract(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := synthUtterance(rand.New(rand.NewPCG(1, 1)), 8000)
-	want := map[string]int{"z": cfg.Encoder.ConvDim, "c": cfg.Encoder.Dim, "q": cfg.Quantizer.Dim}
+	want := map[string]int{"z": zDim, "c": cfg.Encoder.Dim, "q": cfg.Quantizer.Dim}
+	if f := m.Frames(len(x)); f != wantFrames {
+		t.Errorf("%d samples give %d frames, want %d", len(x), f, wantFrames)
+	}
 	for layer, dim := range want {
 		d1, frames, gotDim, err := m.Extract(x, layer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if frames != m.Encoder.Cfg.Frames(len(x)) || gotDim != dim || len(d1) != frames*dim {
-			t.Errorf("%s: %d x %d (%d values), want %d x %d", layer, frames, gotDim, len(d1), m.Encoder.Cfg.Frames(len(x)), dim)
+		if frames != m.Frames(len(x)) || gotDim != dim || len(d1) != frames*dim {
+			t.Errorf("%s: %d x %d (%d values), want %d x %d", layer, frames, gotDim, len(d1), m.Frames(len(x)), dim)
 		}
 		// The loaded model gives what the trained one gives, and the scale
 		// of the input does not matter (it is normalised).

@@ -51,6 +51,35 @@ func TestLearns(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Encoder, tiny.Encoder) || !reflect.DeepEqual(cfg.Quantizer, tiny.Quantizer) {
 		t.Fatalf("network %+v %+v: want the tiny one", cfg.Encoder, cfg.Quantizer)
 	}
+	testLearns(t, cfg, 0.5, 4)
+}
+
+// TestLearnsLogMel is TestLearns with the logmel input: the same settings
+// and bounds, the tiny context network over 80 log-mel bins, which the
+// quantizer reads directly. It learns from the start (log-mel frames are
+// informative at once) but less far on this babble, which was made for the
+// waveform: its bounds are 0.3 below chance and 3x chance accuracy.
+//
+// Measured (seed 3; 65 s on 2 cores shared with a training run):
+// contrastive 2.46 over the first 50 updates (chance 2.83), 2.24 over the
+// last 50; accuracy 0.27 (chance 0.059); perplexity 26.6. Model seed 7
+// gave 2.43, 2.31, 0.22 and 32.4.
+func TestLearnsLogMel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("400 updates take about a minute")
+	}
+	cfg, err := ParseConfig([]byte(learnSettings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Encoder.Input = "logmel"
+	testLearns(t, cfg, 0.3, 3)
+}
+
+// testLearns trains cfg as TestLearns describes and wants the contrastive
+// loss of the last 50 updates below chance by at least below, and the
+// accuracy at least times chance.
+func testLearns(t *testing.T, cfg FullConfig, below, times float64) {
 	pc := cfg.Pretrain
 	L := int(pc.CropSeconds * audio.SampleRate)
 	B := int(math.Round(pc.BatchSeconds / pc.CropSeconds))
@@ -89,11 +118,11 @@ func TestLearns(t *testing.T) {
 	t.Logf("%d updates of %dx%d samples in %.0f s", steps, B, L, time.Since(start).Seconds())
 	t.Logf("chance %.3f; mean over the first %d updates %.3f, the last %d: contrastive %.3f, accuracy %.3f (chance %.3f), perplexity %.1f of %d (collapse: %d)",
 		chance, window, first, window, last, acc, 1/float64(K+1), ppl, G*V, G)
-	if last > chance-0.5 {
-		t.Errorf("contrastive loss %.3f over the last %d updates: want at least 0.5 below chance %.3f", last, window, chance)
+	if last > chance-below {
+		t.Errorf("contrastive loss %.3f over the last %d updates: want at least %.1f below chance %.3f", last, window, below, chance)
 	}
-	if acc < 4/float64(K+1) {
-		t.Errorf("accuracy %.3f: want at least four times chance %.3f", acc, 1/float64(K+1))
+	if acc < times/float64(K+1) {
+		t.Errorf("accuracy %.3f: want at least %g times chance %.3f", acc, times, 1/float64(K+1))
 	}
 	if ppl < 4*float64(G) {
 		t.Errorf("codebook perplexity %.1f: want at least %d (collapse is %d)", ppl, 4*G, G)

@@ -20,6 +20,7 @@ type Model struct {
 	FinalProj *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
 	ProjectQ  *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
 
+	input  *encoder.Input // the waveform, or its log-mel features
 	params nn.Params
 }
 
@@ -36,9 +37,13 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Cfg: cfg, Encoder: enc}
+	input, err := encoder.NewInput(enc.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Cfg: cfg, Encoder: enc, input: input}
 	m.Cfg.Encoder = enc.Cfg
-	if m.Quantizer, err = quantizer.New(cfg.Quantizer, enc.Cfg.ConvDim, rng); err != nil {
+	if m.Quantizer, err = quantizer.New(cfg.Quantizer, input.FeatureDim(), rng); err != nil {
 		return nil, err
 	}
 	m.Cfg.Quantizer = m.Quantizer.Cfg
@@ -99,7 +104,7 @@ func (m *Model) Params() []*nn.Param {
 type trainGraph struct {
 	B, L, T  int
 	prog     *nn.Program
-	wave     *nn.Node // [B, 1, L]
+	x        *nn.Node // [B, 1, L], or [B, LogMelBins, frames] for the logmel input
 	mask     *nn.Node // [B, 1, T]
 	quant    quantizer.Out
 	contrast *nn.Contrastive
@@ -110,14 +115,17 @@ type trainGraph struct {
 
 // buildGraph builds and compiles the loss graph:
 //
-//	feats = Features(wave)                      [B, ConvDim, T]
+//	feats = Features(x)                         [B, ConvDim, T] (logmel: x itself)
 //	z, proj = Embed(feats)
 //	c = Context(Mask(proj, mask))               [B, Dim, T]
 //	q = Quantize(z)                             [B, qDim, T]
 //	loss = Contrastive(FinalProj(c), ProjectQ(q), mask)
 //	     + alpha * Diversity(logits, mask) + beta * mean(feats^2)
+//
+// The feature penalty keeps the feature encoder's output small; the logmel
+// input has no feature encoder, so it has no penalty.
 func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, error) {
-	T := m.Encoder.Cfg.Frames(L)
+	T := m.Frames(L)
 	if T < minMasked {
 		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, minMasked)
 	}
@@ -126,9 +134,9 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 	g.Training = train
 	g.Seed = seed
 	tg := &trainGraph{B: B, L: L, T: T, train: train}
-	tg.wave = g.Input("wave", B, 1, L)
+	tg.x = g.Input("input", m.input.Shape(B, L)...)
 	tg.mask = g.Input("mask", B, 1, T)
-	feats := m.Encoder.Features(g, tg.wave)
+	feats := m.Encoder.Features(g, tg.x)
 	z, proj := m.Encoder.Embed(g, feats)
 	c := m.Encoder.Context(g, m.Encoder.Mask(g, proj, tg.mask), nil)
 	tg.quant = m.Quantizer.Forward(g, z, train)
@@ -137,21 +145,26 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 	con, h := g.ContrastiveLoss(cp, qp, tg.mask, pc.Negatives, pc.LogitTemp)
 	tg.contrast = h
 	div := m.Quantizer.Diversity(g, tg.quant, tg.mask)
-	pen := g.Mean(g.Square(feats))
-	tg.parts = [3]*nn.Node{con, div, pen}
 	loss := con
 	if pc.DiversityWeight != 0 {
 		loss = g.Add(loss, g.Scale(div, pc.DiversityWeight))
 	}
-	if pc.FeaturePenalty != 0 {
-		loss = g.Add(loss, g.Scale(pen, pc.FeaturePenalty))
+	outs := []*nn.Node{con, div}
+	var pen *nn.Node
+	if m.input.Mel() == nil {
+		pen = g.Mean(g.Square(feats))
+		outs = append(outs, pen)
+		if pc.FeaturePenalty != 0 {
+			loss = g.Add(loss, g.Scale(pen, pc.FeaturePenalty))
+		}
 	}
+	tg.parts = [3]*nn.Node{con, div, pen}
 	tg.loss = loss
 	var err error
 	if train {
-		tg.prog, err = g.Compile(loss, con, div, pen)
+		tg.prog, err = g.Compile(loss, outs...)
 	} else {
-		tg.prog, err = g.Compile(nil, loss, con, div, pen)
+		tg.prog, err = g.Compile(nil, append([]*nn.Node{loss}, outs...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: building the %dx%d graph: %w", B, L, err)
@@ -171,7 +184,13 @@ type stepResult struct {
 func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
 	pc := m.Cfg.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
-	tg.prog.Set(tg.wave, audio)
+	rows := make([][]float32, B)
+	for b := range B {
+		rows[b] = audio[b*tg.L : (b+1)*tg.L]
+	}
+	x := make([]float32, shapeSize(m.input.Shape(B, tg.L)))
+	m.input.Fill(x, rows, tg.L)
+	tg.prog.Set(tg.x, x)
 	mask := make([]float32, B*T)
 	idx := make([]int32, B*T*K)
 	masked := make([]int, 0, T)
@@ -204,12 +223,29 @@ func (m *Model) run(tg *trainGraph) (stepResult, error) {
 		return stepResult{}, fmt.Errorf("pretrain: %w", err)
 	}
 	r := stepResult{
-		Loss:           float64(tg.prog.Value(tg.loss)[0]),
-		Contrastive:    float64(tg.prog.Value(tg.parts[0])[0]),
-		Diversity:      float64(tg.prog.Value(tg.parts[1])[0]),
-		FeaturePenalty: float64(tg.prog.Value(tg.parts[2])[0]),
-		Perplexity:     m.Quantizer.Perplexity(tg.prog, tg.quant),
+		Loss:        float64(tg.prog.Value(tg.loss)[0]),
+		Contrastive: float64(tg.prog.Value(tg.parts[0])[0]),
+		Diversity:   float64(tg.prog.Value(tg.parts[1])[0]),
+		Perplexity:  m.Quantizer.Perplexity(tg.prog, tg.quant),
+	}
+	if tg.parts[2] != nil {
+		r.FeaturePenalty = float64(tg.prog.Value(tg.parts[2])[0])
 	}
 	r.Accuracy, r.MaskedFrames = tg.contrast.Accuracy()
 	return r, nil
+}
+
+// Frames returns the number of frames that n samples give (0 when they are
+// too short for one).
+func (m *Model) Frames(n int) int { return m.input.Frames(n) }
+
+// MinSamples returns the shortest input, in samples, that gives one frame.
+func (m *Model) MinSamples() int { return m.input.MinSamples() }
+
+func shapeSize(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }

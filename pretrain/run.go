@@ -199,7 +199,7 @@ func openLoader(path string, t *Trainer, shuffle bool, warn func(string, error))
 	}
 	pc := t.Model.Cfg.Pretrain
 	// At least a tenth of a second, so every crop has frames to mask.
-	minSamples := max(t.Model.Encoder.Cfg.MinSamples()+9*160, audio.SampleRate/10)
+	minSamples := max(t.Model.MinSamples()+9*160, audio.SampleRate/10)
 	return dataset.NewLoader(m, nil, dataset.LoaderConfig{
 		Mode:            dataset.Pretrain,
 		MaxBatchSeconds: pc.BatchSeconds,

@@ -225,7 +225,7 @@ func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, 
 	defer cancel()
 	for b := range l.Stream(ctx, 0, 0) {
 		L := cropLength(b.T)
-		if t.Model.Encoder.Cfg.Frames(L) < minMasked {
+		if t.Model.Frames(L) < minMasked {
 			continue
 		}
 		tg, err := t.graph(b.B, L, false)

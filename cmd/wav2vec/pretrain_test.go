@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/train"
 )
 
 // quickPretrainConfig is a very small model for CLI tests.
@@ -148,5 +150,35 @@ func TestPretrainUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d; output %q, want %q", code, tc.code, stdout.String()+stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestPretrainLogMel pretrains on log-mel features and fine-tunes from
+// the checkpoint: the recogniser reads log-mel features too.
+func TestPretrainLogMel(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyData(t, dir, "train", 6, 1)
+	cfg := filepath.Join(dir, "quick.json")
+	logmel := strings.Replace(quickPretrainConfig, `"encoder": {`, `"encoder": {"input": "logmel", `, 1)
+	if err := os.WriteFile(cfg, []byte(logmel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pre := filepath.Join(dir, "pre")
+	code, _, stderr := runCLI(t, "pretrain", "--train", trainTSV, "--out", pre, "--config", cfg, "--max-steps", "3", "-q")
+	if code != exitOK {
+		t.Fatalf("pretrain exit %d\n%s", code, stderr)
+	}
+	ft := filepath.Join(dir, "ft")
+	code, _, stderr = runCLI(t, "finetune", "--init", train.LastPath(pre), "--train", trainTSV, "--valid", trainTSV,
+		"--out", ft, "--max-steps", "2", "--batch-seconds", "4", "-q")
+	if code != exitOK {
+		t.Fatalf("finetune exit %d\n%s", code, stderr)
+	}
+	m, err := asr.Load(train.LastPath(ft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Encoder.Input != "logmel" || m.Config.Init != asr.InitPretrained {
+		t.Errorf("fine-tuned model %+v: want the logmel input and a pretrained init", m.Config)
 	}
 }

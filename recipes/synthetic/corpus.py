@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -322,8 +323,14 @@ def write_wav16(path, samples):
         raise
 
 
+class Crash(RuntimeError):
+    """A tool died of a signal of its own (festival segfaults on some texts, every time)."""
+
+
 def run(cmd, **kw):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, **kw)
+    if r.returncode < 0 and -r.returncode not in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        raise Crash("%s crashed (signal %d)" % (cmd[0], -r.returncode))
     if r.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (cmd[0], r.returncode,
                                                   r.stderr.decode(errors="replace")[-300:]))
@@ -393,7 +400,15 @@ def do_job(out, job, dest=None):
         with open(txt, "w", encoding="utf-8") as f:
             f.write(job["speak"] + "\n")
         raw = os.path.join(tmpd, "raw.wav")
-        synth_raw(job, txt, raw)
+        try:
+            synth_raw(job, txt, raw)
+        except Crash as e:
+            if dest:
+                raise
+            # Deterministic: a rerun would crash again, so the candidate is
+            # rejected like one of the wrong length, and the split goes on.
+            write_atomic(rej, "%s\n" % e)
+            return
         aug = os.path.join(tmpd, "aug.wav")
         run(["sox", "-R", "-D", "-V1", raw, "-b", "16", "-e", "signed-integer", aug]
             + sox_chain(job["fx"]))
@@ -514,7 +529,7 @@ def build_split(out, split, target_sec, planner, njobs):
     write_manifest(out, split, rows)
     write_atomic(marker, "%d utterances %.1f s rejected %d built_in %.0f s\n"
                  % (len(rows), total / SR, rejected, time.time() - t0))
-    log("%s: done, %d utterances, %.1f min, %d rejected (outside %g-%g s), %.0f s"
+    log("%s: done, %d utterances, %.1f min, %d rejected (outside %g-%g s, or the synthesiser crashed), %.0f s"
         % (split, len(rows), total / SR / 60, rejected, MIN_SEC, MAX_SEC, time.time() - t0))
 
 
