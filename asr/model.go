@@ -59,8 +59,8 @@ type Model struct {
 	HeadW   *nn.Param // asr.head.weight [V, Dim, 1]
 	HeadB   *nn.Param // asr.head.bias [V]
 
-	boundary int                 // index of "|"
-	symbols  []string            // spelling of each index ("" for the blank)
+	boundary int            // index of "|"
+	symbols  []string       // spelling of each index ("" for the blank)
 	input    *encoder.Input // the waveform, or its log-mel features, as the encoder reads it
 	hop, rf  int            // samples per frame, samples of the first frame
 }

@@ -6,6 +6,10 @@
 // with warm-up and decay, gradient clipping, checkpoints that resume
 // bit-identically, and feature extraction (z, c or q) from a checkpoint.
 //
+// The model reads the waveform, or with the encoder's logmel input its
+// 80-bin log-mel features: then there is no feature encoder, the quantizer
+// reads the normalised log-mel frames, and there is no feature penalty.
+//
 // Every crop of a batch has the same length (dataset.Loader's Pretrain
 // mode), so a training graph depends only on (batch size, samples): the
 // contrastive loss is computed over every frame with a per-frame weight (1

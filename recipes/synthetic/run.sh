@@ -2,13 +2,15 @@
 # End-to-end recipe on the synthetic corpus: corpus -> pretrain -> fine-tune
 # (pretrained, scratch, log-mel; 10 min and 1 h of labels) -> eval -> table
 # and learning curves -> the default model (stage 6: fine-tuned on every
-# labeled utterance of the training voices, unlabeled + train-1h, about 4 h).
+# labeled utterance of the training voices, unlabeled + train-1h, about 4 h,
+# then on a 12-hour corpus of the same seed; a word 3-gram LM of its text).
 # Every step's command is printed before it runs; a step whose marker exists
 # is skipped, and an interrupted training run resumes.
 #
 #   recipes/synthetic/run.sh [--data DIR] [--exp DIR] [--seed N] [--stage N] [--stop-stage N]
 #                            [--pretrain-steps N] [--finetune-steps N] [--default-steps N]
 #                            [--default-init pretrained|scratch|logmel] [--config tiny|base|FILE]
+#                            [--default-hours H] [--default-final-steps N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -22,6 +24,8 @@ pretrain_steps=3000
 finetune_steps=1000
 default_steps=16000
 default_init=logmel
+default_hours=12
+default_final_steps=34000
 config=tiny
 
 while [ $# -gt 0 ]; do
@@ -35,8 +39,10 @@ while [ $# -gt 0 ]; do
     --finetune-steps) finetune_steps=$2; shift 2 ;;
     --default-steps) default_steps=$2; shift 2 ;;
     --default-init) default_init=$2; shift 2 ;;
+    --default-hours) default_hours=$2; shift 2 ;;
+    --default-final-steps) default_final_steps=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -150,8 +156,27 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     --max-steps "$((default_steps / 2))" --seed "$seed" --resume
   step finetune-default-3 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
     --max-steps "$default_steps" --seed "$seed" --resume
+  # Then more data: a corpus of the same seed with --hours $default_hours
+  # (dev, test, test-other and train-1h are the same files; its unlabeled
+  # split begins with this one's), and the run resumed to
+  # default_final_steps on all its labels. A 3-gram LM of their words is
+  # for decoding with --lm.
+  lm_flags="--beam 32 --lm-weight TUNE --word-score TUNE" # chosen on dev, see docs/RESULTS.md
+  big=$data-${default_hours}h
+  step corpus-default "$here/make_corpus.sh" --out "$big" --seed "$seed" --hours "$default_hours"
+  all=$exp/train-all-${default_hours}h
+  if [ ! -e "$all.tsv" ]; then
+    { head -n 1 "$big/unlabeled.tsv"; tail -n +2 "$big/unlabeled.tsv"; tail -n +2 "$big/train-1h.tsv"; } > "$all.tsv.tmp"
+    cat "$big/unlabeled.ltr" "$big/train-1h.ltr" > "$all.ltr"
+    cat "$big/unlabeled.wrd" "$big/train-1h.wrd" > "$all.wrd"
+    mv "$all.tsv.tmp" "$all.tsv"
+  fi
+  step finetune-default-4 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
+    --max-steps "$default_final_steps" --seed "$seed" --resume
+  step lm-default "$w2v" lm --order 3 --out "$exp/lm-default.arpa" "$all.wrd"
   for split in test test-other; do
     step "eval-default-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json > \"$out/$split.json.tmp\" && mv \"$out/$split.json.tmp\" \"$out/$split.json\""
+    step "eval-default-lm-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json $lm_flags --lm \"$exp/lm-default.arpa\" > \"$out/$split-lm.json.tmp\" && mv \"$out/$split-lm.json.tmp\" \"$out/$split-lm.json\""
   done
   "$w2v" plot --out "$exp/finetune-default.png" --y loss,valid_cer "$out"
   echo "== the default model: cp $out/checkpoint_best.safetensors $repo/asr/model/default.safetensors"
