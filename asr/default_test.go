@@ -34,9 +34,9 @@ func TestDefaultModel(t *testing.T) {
 // in a training voice, one in a held-out voice, one with noise and reverb.
 //
 // The bound guards the model we ship, not the goal: its CER on the
-// recipe's whole test split is 29.6% (docs/RESULTS.md), 29.9% over these
+// recipe's whole test split is 22.0% (docs/RESULTS.md), 27.1% over these
 // three, and the goal of under 10% is not reached yet. A model that
-// transcribes them worse than 35% is a regression (a broken embed, a
+// transcribes them worse than 30% is a regression (a broken embed, a
 // feature or decoding change), and fails here.
 func TestDefaultModelFixtures(t *testing.T) {
 	m, err := DefaultModel()
@@ -73,7 +73,7 @@ func TestDefaultModelFixtures(t *testing.T) {
 		total.Add(c)
 	}
 	t.Logf("CER over the fixtures %.1f%%", 100*total.Rate())
-	if r := total.Rate(); r >= 0.35 {
-		t.Errorf("CER over the fixtures %.1f%%, want under 35%%", 100*r)
+	if r := total.Rate(); r >= 0.30 {
+		t.Errorf("CER over the fixtures %.1f%%, want under 30%%", 100*r)
 	}
 }

@@ -161,7 +161,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   # split begins with this one's), and the run resumed to
   # default_final_steps on all its labels. A 3-gram LM of their words is
   # for decoding with --lm.
-  lm_flags="--beam 32 --lm-weight TUNE --word-score TUNE" # chosen on dev, see docs/RESULTS.md
+  lm_flags="--beam 32 --lm-weight 0.6 --word-score 4" # chosen on dev, see docs/RESULTS.md
   big=$data-${default_hours}h
   step corpus-default "$here/make_corpus.sh" --out "$big" --seed "$seed" --hours "$default_hours"
   all=$exp/train-all-${default_hours}h
