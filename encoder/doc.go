@@ -18,6 +18,10 @@
 // utterance inside a zero-padded batch gives the same outputs on its frames
 // as the utterance alone (fairseq #3227).
 //
+// Input turns 16 kHz audio into the input tensor (the waveform, or its
+// log-mel features from package features), the one way pretraining,
+// fine-tuning and transcription feed a model.
+//
 // The package builds graphs with package nn and does no I/O, except
 // ConfigByName, which reads a JSON config file.
 package encoder
