@@ -53,8 +53,7 @@ func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
 		in.seconds += float64(len(r)) / audio.SampleRate
 	}
 	in.shape = m.input.Shape(B, L)
-	in.data = make([]float32, B*in.shape[1]*in.shape[2])
-	m.input.Fill(in.data, rows, L)
+	in.data = m.input.Batch(rows, L)
 	return in, nil
 }
 

@@ -75,19 +75,16 @@ func (in *Input) Shape(B, L int) []int {
 	return []int{B, 1, L}
 }
 
-// Fill writes rows, each at most L samples, as the input tensor of shape
-// Shape(len(rows), L) into dst, which must hold that many values: a row
-// shorter than L is zero-padded (its samples, or the frames it lacks).
-func (in *Input) Fill(dst []float32, rows [][]float32, L int) {
+// Batch returns rows, each at most L samples, as the values of an input
+// tensor of shape Shape(len(rows), L): a row shorter than L is
+// zero-padded (its samples, or the frames it lacks).
+func (in *Input) Batch(rows [][]float32, L int) []float32 {
 	sh := in.Shape(len(rows), L)
 	per := sh[1] * sh[2]
-	if len(dst) != len(rows)*per {
-		panic(fmt.Sprintf("encoder: Input.Fill: dst holds %d values, want %d", len(dst), len(rows)*per))
-	}
-	clear(dst)
+	dst := make([]float32, len(rows)*per)
 	for b, r := range rows {
 		if len(r) > L {
-			panic(fmt.Sprintf("encoder: Input.Fill: row %d has %d samples, more than %d", b, len(r), L))
+			panic(fmt.Sprintf("encoder: Input.Batch: row %d has %d samples, more than %d", b, len(r), L))
 		}
 		row := dst[b*per : (b+1)*per]
 		if in.mel == nil {
@@ -102,4 +99,5 @@ func (in *Input) Fill(dst []float32, rows [][]float32, L int) {
 			}
 		}
 	}
+	return dst
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// TestInputFill lays out two rows, one shorter, for both inputs: the
+// TestInputBatch lays out two rows, one shorter, for both inputs: the
 // waveform copied and zero-padded, the log-mel features transposed to
 // [bins, frames] with the short row's missing frames zero.
-func TestInputFill(t *testing.T) {
+func TestInputBatch(t *testing.T) {
 	long, short := make([]float32, 1200), make([]float32, 700)
 	for i := range long {
 		long[i] = float32(math.Sin(float64(i) / 7))
@@ -22,11 +22,10 @@ func TestInputFill(t *testing.T) {
 			t.Fatal(err)
 		}
 		sh := in.Shape(2, len(long))
-		dst := make([]float32, 2*sh[1]*sh[2])
-		for i := range dst {
-			dst[i] = 99 // Fill must overwrite everything
+		dst := in.Batch([][]float32{long, short}, len(long))
+		if len(dst) != 2*sh[1]*sh[2] {
+			t.Fatalf("%s: %d values for shape %v", input, len(dst), sh)
 		}
-		in.Fill(dst, [][]float32{long, short}, len(long))
 		per := sh[1] * sh[2]
 		if input == "wave" { // receptive field 465 samples, hop 160
 			if sh[1] != 1 || sh[2] != 1200 || dst[5] != long[5] || dst[per+699] != short[699] || dst[per+700] != 0 {

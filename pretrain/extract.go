@@ -38,8 +38,7 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 	x := slices.Clone(samples)
 	audio.Normalize(x) // as the loader does for training
 	g := nn.NewGraph()
-	shape := m.input.Shape(1, L)
-	in := g.Input("input", shape...)
+	in := g.Input("input", m.input.Shape(1, L)...)
 	z, proj := m.Encoder.Embed(g, m.Encoder.Features(g, in))
 	var out *nn.Node
 	switch layer {
@@ -55,9 +54,7 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}
 	defer p.Close()
-	buf := make([]float32, shapeSize(shape))
-	m.input.Fill(buf, [][]float32{x}, L)
-	p.Set(in, buf)
+	p.Set(in, m.input.Batch([][]float32{x}, L))
 	if err := p.Run(); err != nil {
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}

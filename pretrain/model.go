@@ -188,9 +188,7 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 	for b := range B {
 		rows[b] = audio[b*tg.L : (b+1)*tg.L]
 	}
-	x := make([]float32, shapeSize(m.input.Shape(B, tg.L)))
-	m.input.Fill(x, rows, tg.L)
-	tg.prog.Set(tg.x, x)
+	tg.prog.Set(tg.x, m.input.Batch(rows, tg.L))
 	mask := make([]float32, B*T)
 	idx := make([]int32, B*T*K)
 	masked := make([]int, 0, T)
@@ -241,11 +239,3 @@ func (m *Model) Frames(n int) int { return m.input.Frames(n) }
 
 // MinSamples returns the shortest input, in samples, that gives one frame.
 func (m *Model) MinSamples() int { return m.input.MinSamples() }
-
-func shapeSize(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -68,7 +67,7 @@ func addText(b *asr.NGramBuilder, path string) (sentences, words int, err error)
 		}
 		sentences, words = sentences+1, words+len(ws)
 	}
-	if err := sc.Err(); err != nil && err != io.EOF {
+	if err := sc.Err(); err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return sentences, words, nil
