@@ -3,7 +3,8 @@
 # (pretrained, scratch, log-mel; 10 min and 1 h of labels) -> eval -> table
 # and learning curves -> the default model (stage 6: fine-tuned on every
 # labeled utterance of the training voices, unlabeled + train-1h, about 4 h,
-# then on a 12-hour corpus of the same seed; a word 3-gram LM of its text).
+# then on a 12-hour corpus of the same seed, then grown deeper on a 24-hour
+# one; a word 3-gram LM of its text).
 # Every step's command is printed before it runs; a step whose marker exists
 # is skipped, and an interrupted training run resumes.
 #
@@ -11,6 +12,7 @@
 #                            [--pretrain-steps N] [--finetune-steps N] [--default-steps N]
 #                            [--default-init pretrained|scratch|logmel] [--config tiny|base|FILE]
 #                            [--default-hours H] [--default-final-steps N]
+#                            [--grow-hours H] [--grow-steps N] [--grow-lr LR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -26,6 +28,9 @@ default_steps=16000
 default_init=logmel
 default_hours=12
 default_final_steps=34000
+grow_hours=24
+grow_steps=18000
+grow_lr=1e-3
 config=tiny
 
 while [ $# -gt 0 ]; do
@@ -41,8 +46,11 @@ while [ $# -gt 0 ]; do
     --default-init) default_init=$2; shift 2 ;;
     --default-hours) default_hours=$2; shift 2 ;;
     --default-final-steps) default_final_steps=$2; shift 2 ;;
+    --grow-hours) grow_hours=$2; shift 2 ;;
+    --grow-steps) grow_steps=$2; shift 2 ;;
+    --grow-lr) grow_lr=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +91,7 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   # Always rebuilt: cheap, and the binary must match the sources.
   echo "== build"
-  (cd "$repo" && go build -o "$w2v" ./cmd/wav2vec)
+  (cd "$repo" && go build -o "$w2v" ./cmd/wav2vec && go build -o "$exp/bin/grow" ./recipes/synthetic/grow)
 fi
 
 pre=$exp/pretrain
@@ -173,6 +181,25 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   fi
   step finetune-default-4 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
     --max-steps "$default_final_steps" --seed "$seed" --resume
+  # Last, a deeper network on more hours: a corpus of --grow-hours (its
+  # fortunes repeat in other voices past about 13 hours; its random-word
+  # sentences are new), and the network grown by six identity blocks
+  # (grow/main.go; the receptive field goes from 1.01 to 1.65 s), which
+  # then trains --grow-steps updates of a new schedule at --grow-lr.
+  big=$data-${grow_hours}h
+  step corpus-grow "$here/make_corpus.sh" --out "$big" --seed "$seed" --hours "$grow_hours"
+  all=$exp/train-all-${grow_hours}h
+  if [ ! -e "$all.tsv" ]; then
+    { head -n 1 "$big/unlabeled.tsv"; tail -n +2 "$big/unlabeled.tsv"; tail -n +2 "$big/train-1h.tsv"; } > "$all.tsv.tmp"
+    cat "$big/unlabeled.ltr" "$big/train-1h.ltr" > "$all.ltr"
+    cat "$big/unlabeled.wrd" "$big/train-1h.wrd" > "$all.wrd"
+    mv "$all.tsv.tmp" "$all.tsv"
+  fi
+  small=$out
+  out=$exp/ft-default-grown
+  step grow "$exp/bin/grow" --from "$small/checkpoint_last.safetensors" --out "$out" --dilations 1,2,4,8,16,1
+  step finetune-default-5 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
+    --max-steps "$grow_steps" --lr "$grow_lr" --seed "$seed" --resume
   step lm-default "$w2v" lm --order 3 --out "$exp/lm-default.arpa" "$all.wrd"
   for split in test test-other; do
     step "eval-default-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json > \"$out/$split.json.tmp\" && mv \"$out/$split.json.tmp\" \"$out/$split.json\""
