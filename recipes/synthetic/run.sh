@@ -82,6 +82,17 @@ resumable() {
   if [ -e "$out/checkpoint_last.safetensors" ]; then echo --resume; fi
 }
 
+# all_labels CORPUS NAME: NAME.tsv, .ltr and .wrd list every labeled
+# utterance of the training voices in CORPUS, unlabeled + train-1h.
+all_labels() {
+  local src=$1 all=$2
+  if [ -e "$all.tsv" ]; then return; fi
+  { head -n 1 "$src/unlabeled.tsv"; tail -n +2 "$src/unlabeled.tsv"; tail -n +2 "$src/train-1h.tsv"; } > "$all.tsv.tmp"
+  cat "$src/unlabeled.ltr" "$src/train-1h.ltr" > "$all.ltr"
+  cat "$src/unlabeled.wrd" "$src/train-1h.wrd" > "$all.wrd"
+  mv "$all.tsv.tmp" "$all.tsv"
+}
+
 w2v=$exp/bin/wav2vec
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -152,11 +163,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   # (that is how the embedded model was made; one run of default_steps
   # would be the cleaner recipe, but it has not been measured).
   all=$exp/train-all
-  if [ ! -e "$all.tsv" ]; then
-    { head -n 1 "$data/unlabeled.tsv"; tail -n +2 "$data/unlabeled.tsv"; tail -n +2 "$data/train-1h.tsv"; } > "$all.tsv.tmp"
-    cat "$data/unlabeled.ltr" "$data/train-1h.ltr" > "$all.ltr"
-    mv "$all.tsv.tmp" "$all.tsv"
-  fi
+  all_labels "$data" "$all"
   out=$exp/ft-default
   step finetune-default "$w2v" finetune --init "$(init_arg "$default_init")" --train "$all.tsv" \
     --valid "$data/dev.tsv" --out "$out" --max-steps "$((default_steps / 4))" --seed "$seed" $(resumable "$out")
@@ -173,12 +180,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   big=$data-${default_hours}h
   step corpus-default "$here/make_corpus.sh" --out "$big" --seed "$seed" --hours "$default_hours"
   all=$exp/train-all-${default_hours}h
-  if [ ! -e "$all.tsv" ]; then
-    { head -n 1 "$big/unlabeled.tsv"; tail -n +2 "$big/unlabeled.tsv"; tail -n +2 "$big/train-1h.tsv"; } > "$all.tsv.tmp"
-    cat "$big/unlabeled.ltr" "$big/train-1h.ltr" > "$all.ltr"
-    cat "$big/unlabeled.wrd" "$big/train-1h.wrd" > "$all.wrd"
-    mv "$all.tsv.tmp" "$all.tsv"
-  fi
+  all_labels "$big" "$all"
   step finetune-default-4 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
     --max-steps "$default_final_steps" --seed "$seed" --resume
   # Last, a deeper network on more hours: a corpus of --grow-hours (its
@@ -189,12 +191,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   big=$data-${grow_hours}h
   step corpus-grow "$here/make_corpus.sh" --out "$big" --seed "$seed" --hours "$grow_hours"
   all=$exp/train-all-${grow_hours}h
-  if [ ! -e "$all.tsv" ]; then
-    { head -n 1 "$big/unlabeled.tsv"; tail -n +2 "$big/unlabeled.tsv"; tail -n +2 "$big/train-1h.tsv"; } > "$all.tsv.tmp"
-    cat "$big/unlabeled.ltr" "$big/train-1h.ltr" > "$all.ltr"
-    cat "$big/unlabeled.wrd" "$big/train-1h.wrd" > "$all.wrd"
-    mv "$all.tsv.tmp" "$all.tsv"
-  fi
+  all_labels "$big" "$all"
   small=$out
   out=$exp/ft-default-grown
   step grow "$exp/bin/grow" --from "$small/checkpoint_last.safetensors" --out "$out" --dilations 1,2,4,8,16,1
