@@ -29,6 +29,24 @@ func TestDefaultModel(t *testing.T) {
 	}
 }
 
+// defaultTranscriber returns a greedy Transcriber of the embedded model,
+// and skips the test when none is embedded.
+func defaultTranscriber(tb testing.TB) *Transcriber {
+	tb.Helper()
+	m, err := DefaultModel()
+	if errors.Is(err, ErrNoDefaultModel) {
+		tb.Skip("no default model embedded")
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := NewTranscriber(m, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
 // TestDefaultModelFixtures transcribes the recipe's three test WAVs with
 // the embedded model: sentences of the test split, never trained on, one
 // in a training voice, one in a held-out voice, one with noise and reverb.
@@ -39,17 +57,7 @@ func TestDefaultModel(t *testing.T) {
 // transcribes them worse than 30% is a regression (a broken embed, a
 // feature or decoding change), and fails here.
 func TestDefaultModelFixtures(t *testing.T) {
-	m, err := DefaultModel()
-	if errors.Is(err, ErrNoDefaultModel) {
-		t.Skip("no default model embedded")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := NewTranscriber(m, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := defaultTranscriber(t)
 	refs, err := os.ReadFile("../testdata/speech/transcripts.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -81,17 +89,7 @@ func TestDefaultModelFixtures(t *testing.T) {
 // BenchmarkDefaultModel transcribes the three fixtures with the embedded
 // model, greedy, one file at a time: the speed `wav2vec transcribe` gives.
 func BenchmarkDefaultModel(b *testing.B) {
-	m, err := DefaultModel()
-	if errors.Is(err, ErrNoDefaultModel) {
-		b.Skip("no default model embedded")
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := NewTranscriber(m, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr := defaultTranscriber(b)
 	var files [][]float32
 	seconds := 0.0
 	for _, name := range []string{"clear_train_voice", "heldout_voice", "noisy_reverb"} {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
 )
 
@@ -42,7 +43,7 @@ func speechManifest(t *testing.T) string {
 			t.Fatal(err)
 		}
 		tsv = append(tsv, fmt.Sprintf("%s.wav\t%d", name, len(samples)))
-		ltr = append(ltr, strings.Join(strings.Split(strings.ReplaceAll(text, " ", "|"), ""), " ")+" |")
+		ltr = append(ltr, dataset.WordsToLetters(text))
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "train.tsv")
