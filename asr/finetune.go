@@ -29,7 +29,10 @@ const (
 	DefaultLogEvery      = 10
 	DefaultMaskProb      = 0.1
 	DefaultMaskLength    = 10
-	DefaultClipNorm      = 5.0
+	// MaxVTLP bounds FinetuneConfig.VTLP: factors beyond 0.8-1.2 are
+	// voices more different than human vocal tracts are.
+	MaxVTLP         = 0.2
+	DefaultClipNorm = 5.0
 )
 
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
@@ -101,6 +104,11 @@ type FinetuneConfig struct {
 	// (DefaultMaskLength).
 	MaskProb   float64
 	MaskLength int
+	// VTLP, for the log-mel input, perturbs each training utterance's vocal
+	// tract length: its features are computed with a VTLN warp factor
+	// (features.Config.VTLNWarp) drawn uniformly from 1-VTLP to 1+VTLP in
+	// steps of 0.01. 0 means none; at most MaxVTLP.
+	VTLP float64
 	// ClipNorm clips the global gradient norm (DefaultClipNorm); negative
 	// means no clipping.
 	ClipNorm float64
@@ -208,6 +216,9 @@ func (c FinetuneConfig) Validate() error {
 	if math.IsNaN(d.ClipNorm) {
 		bad("clip norm is NaN")
 	}
+	if !(d.VTLP >= 0 && d.VTLP <= MaxVTLP) {
+		bad("VTLP %g outside [0, %g]", d.VTLP, MaxVTLP)
+	}
 	return errors.Join(errs...)
 }
 
@@ -249,6 +260,7 @@ type RunSettings struct {
 	BatchSeconds  float64 `json:"batch_seconds"`
 	MaskProb      float64 `json:"mask_prob"`
 	MaskLength    int     `json:"mask_length"`
+	VTLP          float64 `json:"vtlp,omitempty"`
 	ClipNorm      float64 `json:"clip_norm"`
 }
 
@@ -343,6 +355,9 @@ func (tr *trainer) setup() error {
 	}
 	if cfg.afterInit != nil {
 		cfg.afterInit(tr.m)
+	}
+	if cfg.VTLP > 0 && tr.m.input.Mel() == nil {
+		return fmt.Errorf("asr: VTLP warps log-mel features; this model reads the waveform")
 	}
 	if tr.m.Config.Init == InitPretrained {
 		for _, p := range tr.m.Encoder.Params() {
@@ -590,7 +605,7 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 		return 0, 0, 0, false, nil
 	}
 	phase := tr.setFrozen()
-	in, err := tr.m.prepare(rows, bucketSamples)
+	in, err := tr.m.prepareWarped(rows, bucketSamples, tr.vtlpFactors(len(rows)))
 	if err != nil {
 		return 0, 0, 0, false, err
 	}
@@ -628,6 +643,20 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	return loss, norm, in.seconds, true, nil
 }
 
+// vtlpFactors draws the VTLN warp factors of n utterances (nil without
+// VTLP), from the span-mask PCG so that a resumed run draws the same.
+func (tr *trainer) vtlpFactors(n int) []float64 {
+	if tr.cfg.VTLP == 0 {
+		return nil
+	}
+	steps := int(math.Round(tr.cfg.VTLP * 100))
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = 1 + float64(tr.rng.IntN(2*steps+1)-steps)/100
+	}
+	return w
+}
+
 // meta returns the checkpoint metadata of the current state.
 func (tr *trainer) meta() (map[string]string, error) {
 	meta, err := tr.m.Meta()
@@ -643,7 +672,7 @@ func (tr *trainer) meta() (map[string]string, error) {
 	}
 	c := tr.cfg
 	tr.st.Settings = &RunSettings{MaxSteps: c.MaxSteps, LR: c.LR, FreezeSteps: c.FreezeSteps, TrainFeatures: c.TrainFeatures,
-		BodyLRScale: c.BodyLRScale, BatchSeconds: c.BatchSeconds, MaskProb: c.MaskProb, MaskLength: c.MaskLength, ClipNorm: c.ClipNorm}
+		BodyLRScale: c.BodyLRScale, BatchSeconds: c.BatchSeconds, MaskProb: c.MaskProb, MaskLength: c.MaskLength, VTLP: c.VTLP, ClipNorm: c.ClipNorm}
 	tr.st.BestScore = tr.saver.Best()
 	if math.IsInf(tr.st.BestScore, 1) {
 		tr.st.BestScore = math.MaxFloat64 // JSON has no +Inf; nothing scores this badly

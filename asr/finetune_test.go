@@ -136,15 +136,52 @@ const (
 
 // TestFinetuneResume stops a run in the middle and resumes it: the result
 // must be bit-identical to an uninterrupted run (weights, metrics).
+// TestFinetuneResume: a run interrupted after 5 updates and resumed ends
+// with the weights and metrics of an uninterrupted one, for the waveform
+// from scratch and for log-mel with VTLP (whose factors must be drawn the
+// same after the resume, and must change the training).
 func TestFinetuneResume(t *testing.T) {
 	dir := t.TempDir()
 	trainTSV := writeToyCorpus(t, dir, "train", 10, 4)
 	validTSV := writeToyCorpus(t, dir, "valid", 3, 5)
-	cfg := FinetuneConfig{
+	base := FinetuneConfig{
 		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t),
 		Train: trainTSV, Valid: validTSV, MaxSteps: 8, LR: 1e-3, BatchSeconds: 4, ValidEvery: 3, LogEvery: 1, Seed: 11,
 		Log: quietLog(nil),
 	}
+	noWarp := base
+	noWarp.Init, noWarp.Out = InitLogMel, filepath.Join(dir, "logmel-nowarp")
+	if _, err := Finetune(context.Background(), noWarp); err != nil {
+		t.Fatal(err)
+	}
+	warped := base
+	warped.Init, warped.VTLP = InitLogMel, 0.15
+	for _, cfg := range []FinetuneConfig{base, warped} {
+		t.Run(cfg.Init, func(t *testing.T) {
+			dir := filepath.Join(dir, cfg.Init)
+			resumeMatches(t, dir, cfg)
+			if cfg.VTLP == 0 {
+				return
+			}
+			a, err := nn.LoadCheckpoint(train.LastPath(filepath.Join(dir, "full")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := nn.LoadCheckpoint(train.LastPath(noWarp.Out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Equal(a.Tensors[headWeight].Data, b.Tensors[headWeight].Data) {
+				t.Error("VTLP 0.15 trained the same head as no VTLP")
+			}
+		})
+	}
+}
+
+// resumeMatches runs cfg twice under dir, once whole and once interrupted
+// after 5 updates and resumed, and compares the two.
+func resumeMatches(t *testing.T, dir string, cfg FinetuneConfig) {
+	t.Helper()
 	full := cfg
 	full.Out = filepath.Join(dir, "full")
 	if _, err := Finetune(context.Background(), full); err != nil {

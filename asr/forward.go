@@ -28,6 +28,12 @@ type batchInput struct {
 // long) into a batch whose length is rounded up to a multiple of bucket
 // samples (0: no rounding).
 func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
+	return m.prepareWarped(rows, bucket, nil)
+}
+
+// prepareWarped is prepare with the log-mel features of row b computed with
+// VTLN warp factor warps[b] (nil: none; see encoder.Input.BatchWarped).
+func (m *Model) prepareWarped(rows [][]float32, bucket int, warps []float64) (*batchInput, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("asr: empty batch")
 	}
@@ -53,7 +59,11 @@ func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
 		in.seconds += float64(len(r)) / audio.SampleRate
 	}
 	in.shape = m.input.Shape(B, L)
-	in.data = m.input.Batch(rows, L)
+	data, err := m.input.BatchWarped(rows, L, warps)
+	if err != nil {
+		return nil, fmt.Errorf("asr: %w", err)
+	}
+	in.data = data
 	return in, nil
 }
 

@@ -2,6 +2,7 @@ package encoder
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/wav2vec-go/wav2vec/features"
 )
@@ -14,6 +15,9 @@ import (
 type Input struct {
 	cfg Config
 	mel *features.Extractor // logmel input only
+
+	mu     sync.Mutex
+	warped map[float64]*features.Extractor // by VTLN warp factor, built on first use
 }
 
 // NewInput returns the Input of a model with config cfg.
@@ -79,6 +83,22 @@ func (in *Input) Shape(B, L int) []int {
 // tensor of shape Shape(len(rows), L): a row shorter than L is
 // zero-padded (its samples, or the frames it lacks).
 func (in *Input) Batch(rows [][]float32, L int) []float32 {
+	dst, err := in.BatchWarped(rows, L, nil)
+	if err != nil {
+		panic(err) // unreachable: no warp, no extractor to build
+	}
+	return dst
+}
+
+// BatchWarped is Batch with row b's log-mel features computed with the VTLN
+// warp factor warps[b] (features.Config.VTLNWarp; 1 is no warp), as
+// augmentation for training. warps is nil or has one factor per row; the
+// waveform input takes only nil. An extractor is built, once, for each
+// distinct factor, so the factors should come from a small set.
+func (in *Input) BatchWarped(rows [][]float32, L int, warps []float64) ([]float32, error) {
+	if warps != nil && (in.mel == nil || len(warps) != len(rows)) {
+		return nil, fmt.Errorf("encoder: %d warp factors for %d rows of the %s input", len(warps), len(rows), in.cfg.Input)
+	}
 	sh := in.Shape(len(rows), L)
 	per := sh[1] * sh[2]
 	dst := make([]float32, len(rows)*per)
@@ -91,13 +111,40 @@ func (in *Input) Batch(rows [][]float32, L int) []float32 {
 			copy(row, r)
 			continue
 		}
+		mel := in.mel
+		if warps != nil && warps[b] != 1 {
+			var err error
+			if mel, err = in.warpedMel(warps[b]); err != nil {
+				return nil, err
+			}
+		}
 		bins, T := sh[1], sh[2]
-		feats, n := in.mel.LogMel(r)
+		feats, n := mel.LogMel(r)
 		for t := range n {
 			for k := range bins {
 				row[k*T+t] = feats[t*bins+k]
 			}
 		}
 	}
-	return dst
+	return dst, nil
+}
+
+// warpedMel returns the log-mel extractor with VTLN warp factor w.
+func (in *Input) warpedMel(w float64) (*features.Extractor, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if e := in.warped[w]; e != nil {
+		return e, nil
+	}
+	cfg := in.mel.Config()
+	cfg.VTLNWarp = w
+	e, err := features.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encoder: %w", err)
+	}
+	if in.warped == nil {
+		in.warped = make(map[float64]*features.Extractor)
+	}
+	in.warped[w] = e
+	return e, nil
 }

@@ -2,7 +2,11 @@ package encoder
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/wav2vec-go/wav2vec/features"
 )
 
 // TestInputBatch lays out two rows, one shorter, for both inputs: the
@@ -56,5 +60,54 @@ func TestInputBatch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestInputBatchWarped(t *testing.T) {
+	x := make([]float32, 2000)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)/5) + 0.3*math.Sin(float64(i)/2))
+	}
+	cfg := Tiny()
+	cfg.Input = "logmel"
+	in, err := NewInput(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := [][]float32{x, x, x}
+	got, err := in.BatchWarped(rows, len(x), []float64{1, 1.08, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := in.Shape(3, len(x))
+	per := sh[1] * sh[2]
+	w, err := features.New(features.Config{NumMels: 80, VTLNWarp: 1.08})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := w.LogMel(x)
+	plain := in.Batch(rows[:1], len(x))
+	for k := range sh[1] {
+		for f := range sh[2] {
+			if g, w := got[per+k*sh[2]+f], want[f*sh[1]+k]; g != w {
+				t.Fatalf("warped row, bin %d frame %d: %g, want the warped extractor's %g", k, f, g, w)
+			}
+		}
+	}
+	if !slices.Equal(got[:per], plain) || !slices.Equal(got[2*per:], plain) {
+		t.Error("rows with factor 1 differ from Batch")
+	}
+	if slices.Equal(got[per:2*per], plain) {
+		t.Error("factor 1.08 left the features unchanged")
+	}
+	if _, err := in.BatchWarped(rows, len(x), []float64{1, 3, 1}); err == nil || !strings.Contains(err.Error(), "VTLNWarp 3") {
+		t.Errorf("factor 3: error %v, want the features' VTLNWarp error", err)
+	}
+	if _, err := in.BatchWarped(rows, len(x), []float64{1}); err == nil {
+		t.Error("one factor for three rows: no error")
+	}
+	wave, _ := NewInput(Tiny())
+	if _, err := wave.BatchWarped(rows, len(x), []float64{1, 1, 1}); err == nil {
+		t.Error("warp factors for the waveform input: no error")
 	}
 }

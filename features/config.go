@@ -31,7 +31,22 @@ type Config struct {
 	// CepstralLifter is Kaldi's lifter constant L: 0 means 22, a negative
 	// value turns liftering off.
 	CepstralLifter float64
+
+	// VTLNWarp is Kaldi's vtln-warp factor: the mel filters' edges move as
+	// if the speaker's vocal tract were VTLNWarp times as long (a factor
+	// above 1 moves spectral content down), by Kaldi's piecewise-linear warp
+	// between VTLNLowHz and VTLNHighHz below the Nyquist frequency. 0 means
+	// 1, no warp. Training uses random factors near 1 as augmentation
+	// (vocal tract length perturbation, Jaitly and Hinton 2013).
+	VTLNWarp float64
 }
+
+// Kaldi's default cut-offs of the VTLN warp: vtln-low 100 Hz, vtln-high
+// -500 Hz (500 Hz below the Nyquist frequency).
+const (
+	VTLNLowHz  = 100
+	VTLNHighHz = 500
+)
 
 // withDefaults returns c with every zero field replaced by its default and
 // the "off" encodings (negative values) resolved.
@@ -71,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MFCCMels == 0 {
 		c.MFCCMels = 23
+	}
+	if c.VTLNWarp == 0 {
+		c.VTLNWarp = 1
 	}
 	switch {
 	case c.CepstralLifter == 0:
@@ -123,6 +141,13 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(d.CepstralLifter) {
 		bad("CepstralLifter is NaN")
+	}
+	if !(d.VTLNWarp >= 0.5 && d.VTLNWarp <= 2) {
+		bad("VTLNWarp %g: must be in [0.5, 2]", d.VTLNWarp)
+	} else if d.VTLNWarp != 1 && !(VTLNLowHz*max(1, d.VTLNWarp) > d.LowFreq && nyquist-VTLNHighHz < d.HighFreq &&
+		VTLNLowHz*max(1, d.VTLNWarp) < (nyquist-VTLNHighHz)*min(1, d.VTLNWarp)) {
+		bad("VTLNWarp %g: its cut-offs (%d Hz, %g Hz) must lie inside the mel range %g-%g Hz",
+			d.VTLNWarp, VTLNLowHz, nyquist-VTLNHighHz, d.LowFreq, d.HighFreq)
 	}
 	return errors.Join(errs...)
 }

@@ -33,11 +33,11 @@ func New(cfg Config) (*Extractor, error) {
 		return nil, err
 	}
 	c := cfg.withDefaults()
-	mel, err := newMelBank(c.NumMels, c.NFFT, c.SampleRate, c.LowFreq, c.HighFreq)
+	mel, err := newMelBank(c.NumMels, c.NFFT, c.SampleRate, c.LowFreq, c.HighFreq, c.VTLNWarp)
 	if err != nil {
 		return nil, err
 	}
-	mfccMel, err := newMelBank(c.MFCCMels, c.NFFT, c.SampleRate, c.LowFreq, c.HighFreq)
+	mfccMel, err := newMelBank(c.MFCCMels, c.NFFT, c.SampleRate, c.LowFreq, c.HighFreq, c.VTLNWarp)
 	if err != nil {
 		return nil, err
 	}

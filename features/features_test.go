@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,9 @@ func TestConfigValidate(t *testing.T) {
 		{"low above high", Config{LowFreq: 5000, HighFreq: 4000}, []string{"LowFreq 5000"}},
 		{"too many ceps", Config{NumCeps: 30}, []string{"NumCeps 30"}},
 		{"pre-emphasis above 1", Config{PreEmphasis: 1.5}, []string{"PreEmphasis 1.5"}},
+		{"vtln warp", Config{VTLNWarp: 1.1}, nil},
+		{"vtln warp too large", Config{VTLNWarp: 3}, []string{"VTLNWarp 3"}},
+		{"vtln cut-off outside the mel range", Config{VTLNWarp: 1.1, LowFreq: 200}, []string{"cut-offs"}},
 		{"several at once", Config{FrameShift: -1, NumMels: 2, NumCeps: 40},
 			[]string{"FrameShift -1", "NumMels 2", "NumCeps 40"}},
 	}
@@ -52,6 +56,54 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("New() accepted an invalid config")
 			}
 		})
+	}
+}
+
+func TestVTLNWarpFreq(t *testing.T) {
+	// Hand-derived for warp 1.1 on 20-8000 Hz with cut-offs 100 and 7500 Hz:
+	// l = 110, h = 7500, frequencies between move to f/1.1, and the two
+	// outer pieces join them to the fixed ends.
+	for _, tc := range []struct{ warp, f, want float64 }{
+		{1.1, 1000, 1000 / 1.1},
+		{1.1, 110, 100},
+		{1.1, 20, 20},
+		{1.1, 65, 20 + 45*80/90.0},
+		{1.1, 7500, 7500 / 1.1},
+		{1.1, 7750, 8000 - 250*(8000-7500/1.1)/500},
+		{1.1, 8000, 8000},
+		{1.1, 10, 10}, // outside the range: unchanged
+		{0.9, 1000, 1000 / 0.9},
+		{0.9, 7000, 8000 - 1000*(8000-6750/0.9)/1250}, // h = 7500*0.9
+		{1, 4321, 4321},
+	} {
+		if got := VTLNWarpFreq(100, 7500, 20, 8000, tc.warp, tc.f); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("VTLNWarpFreq(warp %g, %g Hz) = %.6f, want %.6f", tc.warp, tc.f, got, tc.want)
+		}
+	}
+	// A warp above 1 moves a tone's peak to a higher mel bin, and the log-mel
+	// of an unwarped extractor is the one with VTLNWarp 1.
+	x := make([]float32, 4000)
+	for i := range x {
+		x[i] = float32(math.Sin(2 * math.Pi * 1000 * float64(i) / 16000))
+	}
+	peak := func(warp float64) int {
+		feats, frames := mustNew(t, Config{VTLNWarp: warp}).LogMel(x)
+		row := feats[(frames/2)*80 : (frames/2+1)*80]
+		best := 0
+		for k := range row {
+			if row[k] > row[best] {
+				best = k
+			}
+		}
+		return best
+	}
+	if p0, p1, p2 := peak(0.9), peak(1), peak(1.1); !(p0 < p1 && p1 < p2) {
+		t.Errorf("1 kHz peak at mel bins %d, %d, %d for warps 0.9, 1, 1.1: want increasing", p0, p1, p2)
+	}
+	a, _ := mustNew(t, Config{}).LogMel(x)
+	b, _ := mustNew(t, Config{VTLNWarp: 1}).LogMel(x)
+	if !slices.Equal(a, b) {
+		t.Error("VTLNWarp 1 changed the features")
 	}
 }
 
@@ -243,6 +295,8 @@ func TestAgainstReference(t *testing.T) {
 		{SampleRate: 8000, NumMels: 40, NumCeps: 20, MFCCMels: 30},
 		{FrameLength: 400, NFFT: 400, LowFreq: -1, HighFreq: -400, PreEmphasis: -1, CepstralLifter: -1},
 		{NumMels: 64, LowFreq: 60, HighFreq: 7600, PreEmphasis: 0.5, CepstralLifter: 10, FrameShift: 100},
+		{VTLNWarp: 1.1},
+		{VTLNWarp: 0.9, NumMels: 40, HighFreq: -200},
 	}
 	for ci, cfg := range cfgs {
 		e := mustNew(t, cfg)
@@ -275,6 +329,32 @@ func TestAgainstReference(t *testing.T) {
 // referenceFeatures is a slow, direct transcription of Kaldi's fbank and mfcc
 // for c (defaults already applied): dense filters, a direct DFT, explicit
 // loops.
+// kaldiVtlnWarpFreq transcribes MelBanks::VtlnWarpFreq of Kaldi's
+// mel-computations.cc, with its own conventions (a non-positive
+// vtlnHighCutoff is an offset from the Nyquist frequency).
+func kaldiVtlnWarpFreq(vtlnLowCutoff, vtlnHighCutoff, lowFreq, highFreq, vtlnWarpFactor, freq float64, sampleRate int) float64 {
+	if vtlnHighCutoff <= 0 {
+		vtlnHighCutoff += 0.5 * float64(sampleRate)
+	}
+	if freq < lowFreq || freq > highFreq {
+		return freq
+	}
+	one := 1.0
+	l := vtlnLowCutoff * math.Max(one, vtlnWarpFactor)
+	h := vtlnHighCutoff * math.Min(one, vtlnWarpFactor)
+	scale := 1.0 / vtlnWarpFactor
+	Fl := scale * l
+	Fh := scale * h
+	if freq < l {
+		scaleLeft := (Fl - lowFreq) / (l - lowFreq)
+		return lowFreq + scaleLeft*(freq-lowFreq)
+	} else if freq < h {
+		return scale * freq
+	}
+	scaleRight := (highFreq - Fh) / (highFreq - h)
+	return highFreq + scaleRight*(freq-highFreq)
+}
+
 func referenceFeatures(c Config, x []float32) (logMel, ceps []float64) {
 	L, N := c.FrameLength, c.NFFT
 	fbank := func(numBins int, frame []float64) []float64 {
@@ -292,13 +372,18 @@ func referenceFeatures(c Config, x []float32) (logMel, ceps []float64) {
 		mel := func(f float64) float64 { return 1127 * math.Log(1+f/700) }
 		lo, hi := mel(c.LowFreq), mel(c.HighFreq)
 		d := (hi - lo) / float64(numBins+1)
+		edge := func(i int) float64 { // Kaldi's VtlnWarpMelFreq of edge i
+			return mel(kaldiVtlnWarpFreq(100, -500, c.LowFreq, c.HighFreq, c.VTLNWarp,
+				700*(math.Exp((lo+float64(i)*d)/1127)-1), c.SampleRate))
+		}
 		out := make([]float64, numBins)
 		for m := range out {
+			left, center, right := edge(m), edge(m+1), edge(m+2)
 			var s float64
 			for k := range p {
 				fm := mel(float64(k) * float64(c.SampleRate) / float64(N))
-				up := (fm - (lo + float64(m)*d)) / d
-				down := ((lo + float64(m+2)*d) - fm) / d
+				up := (fm - left) / (center - left)
+				down := (right - fm) / (right - center)
 				s += math.Max(0, math.Min(up, down)) * p[k]
 			}
 			out[m] = math.Log(math.Max(s, 1.1920928955078125e-07))

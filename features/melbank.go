@@ -18,20 +18,52 @@ type melFilter struct {
 	weights []float64
 }
 
+// VTLNWarpFreq is Kaldi's piecewise-linear VTLN warp (VtlnWarpFreq in
+// mel-computations.cc): inside [low, high] Hz it maps freq to freq/warp
+// between the cut-offs l = lowCut*max(1, warp) and h = highCut*min(1, warp),
+// and linearly from low to l/warp and from h/warp to high outside them, so
+// low and high stay fixed. Frequencies outside [low, high] are returned as
+// they are.
+func VTLNWarpFreq(lowCut, highCut, low, high, warp, freq float64) float64 {
+	if freq < low || freq > high {
+		return freq
+	}
+	l := lowCut * max(1, warp)
+	h := highCut * min(1, warp)
+	scale := 1 / warp
+	switch {
+	case freq < l:
+		return low + (scale*l-low)/(l-low)*(freq-low)
+	case freq < h:
+		return scale * freq
+	default:
+		return high + (high-scale*h)/(high-h)*(freq-high)
+	}
+}
+
 // newMelBank builds numBins triangular filters over the power-spectrum bins
 // 0..nfft/2-1 (Kaldi gives the Nyquist bin no weight). The filters' edges are
 // equally spaced in mel between low and high Hz; filter m rises from edge m to
-// edge m+1 and falls to edge m+2. A filter that covers no FFT bin is an error:
-// too many bins for the frequency resolution.
-func newMelBank(numBins, nfft, sampleRate int, low, high float64) ([]melFilter, error) {
+// edge m+1 and falls to edge m+2. With a warp other than 1 each edge is moved
+// by VTLNWarpFreq, as Kaldi's MelBanks does. A filter that covers no FFT bin
+// is an error: too many bins for the frequency resolution.
+func newMelBank(numBins, nfft, sampleRate int, low, high, warp float64) ([]melFilter, error) {
 	binWidth := float64(sampleRate) / float64(nfft)
 	melLow, melHigh := MelScale(low), MelScale(high)
 	delta := (melHigh - melLow) / float64(numBins+1)
+	nyquist := 0.5 * float64(sampleRate)
+	warpMel := func(mel float64) float64 {
+		if warp == 1 {
+			return mel
+		}
+		return MelScale(VTLNWarpFreq(VTLNLowHz, nyquist-VTLNHighHz, low, high, warp, InverseMelScale(mel)))
+	}
 	bank := make([]melFilter, numBins)
 	for m := range bank {
 		left := melLow + float64(m)*delta
-		center := left + delta
-		right := center + delta
+		center := warpMel(left + delta)
+		right := warpMel(left + 2*delta)
+		left = warpMel(left)
 		f := melFilter{start: -1}
 		for k := 0; k < nfft/2; k++ {
 			mel := MelScale(binWidth * float64(k))

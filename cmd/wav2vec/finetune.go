@@ -36,6 +36,7 @@ func runFinetune(e *env, args []string) int {
 	logEvery := fs.Int("log-every", asr.DefaultLogEvery, "updates between metrics.jsonl lines")
 	maskProb := fs.Float64("mask-prob", asr.DefaultMaskProb, "probability that a frame starts a masked span, as augmentation (0: no masking)")
 	maskLen := fs.Int("mask-length", asr.DefaultMaskLength, "masked span length in frames (10 ms each)")
+	vtlp := fs.Float64("vtlp", 0, "log-mel input only: vocal tract length perturbation, each training utterance's mel filters warped by a factor drawn from 1-x to 1+x (0: none; at most 0.2)")
 	clip := fs.Float64("clip-norm", asr.DefaultClipNorm, "largest global gradient norm (0: no clipping)")
 	saveEvery := fs.Duration("save-every", 10*time.Minute, "time between checkpoint_last saves")
 	quiet := fs.Bool("q", false, "no progress line")
@@ -61,6 +62,7 @@ func runFinetune(e *env, args []string) int {
 			keep("batch-seconds", func() { *batchSec = s.BatchSeconds })
 			keep("mask-prob", func() { *maskProb = s.MaskProb })
 			keep("mask-length", func() { *maskLen = s.MaskLength })
+			keep("vtlp", func() { *vtlp = s.VTLP })
 			keep("clip-norm", func() { *clip = s.ClipNorm })
 		}
 	}
@@ -87,6 +89,8 @@ func runFinetune(e *env, args []string) int {
 		return usageErr(e, fs, "--mask-prob is a probability between 0 and 1")
 	case *maskLen < 1:
 		return usageErr(e, fs, "--mask-length must be at least 1")
+	case !(*vtlp >= 0 && *vtlp <= asr.MaxVTLP):
+		return usageErr(e, fs, "--vtlp must be between 0 and %g", asr.MaxVTLP)
 	case !(*clip >= 0):
 		return usageErr(e, fs, "--clip-norm must not be negative")
 	case fs.NArg() > 0:
@@ -96,7 +100,7 @@ func runFinetune(e *env, args []string) int {
 		Init: *initFlag, Train: *trainPath, Valid: *validPath, Out: *out,
 		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat, BodyLRScale: *bodyLR,
 		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
-		MaskProb: *maskProb, MaskLength: *maskLen, ClipNorm: *clip, SaveEvery: *saveEvery,
+		MaskProb: *maskProb, MaskLength: *maskLen, VTLP: *vtlp, ClipNorm: *clip, SaveEvery: *saveEvery,
 		Progress: e.stderr, Quiet: *quiet, Log: slog.New(slog.NewTextHandler(e.stderr, nil)),
 	}
 	if cfg.MaskProb == 0 {

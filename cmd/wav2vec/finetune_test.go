@@ -114,6 +114,7 @@ func TestFinetuneUsage(t *testing.T) {
 		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--max-steps", "0"}, "--max-steps"},
 		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--mask-prob", "2"}, "--mask-prob"},
 		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--lr", "-1"}, "--lr"},
+		{[]string{"--init", "logmel", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--vtlp", "0.5"}, "--vtlp must be between 0 and 0.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestFinetuneErrors(t *testing.T) {
 		{"missing checkpoint", []string{"--init", filepath.Join(dir, "nope.safetensors"), "--train", trainTSV, "--valid", trainTSV}, "nope.safetensors"},
 		{"resume without checkpoint", []string{"--resume", "--train", trainTSV, "--valid", trainTSV}, "checkpoint_last.safetensors"},
 		{"bad config", []string{"--init", "scratch", "--config", "huge", "--train", trainTSV, "--valid", trainTSV}, `config "huge"`},
+		{"vtlp on the waveform", []string{"--init", "scratch", "--vtlp", "0.1", "--train", trainTSV, "--valid", trainTSV}, "VTLP warps log-mel features"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
