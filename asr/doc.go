@@ -36,7 +36,8 @@
 //
 // Batches are zero-padded to lengths rounded up to whole seconds, so only a
 // few graphs are compiled, with the valid-frame mask passed to the context
-// network. Span masking (MaskProb, MaskLength) acts as augmentation; Adam
+// network. Span masking (MaskProb, MaskLength) acts as augmentation, and for
+// log-mel input so can vocal tract length perturbation (VTLP); Adam
 // (betas 0.9, 0.98) follows the tri-stage schedule. Utterances whose labels
 // need more frames than they have are left out with a warning (the CTC
 // loss's zero_infinity is the backstop); an update whose loss or gradient

@@ -18,6 +18,11 @@
 //     weight, as in Kaldi);
 //   - natural log with a floor at float32's epsilon (1.1920929e-07).
 //
+// VTLNWarp moves the filters' edges by Kaldi's piecewise-linear VTLN warp
+// (VTLNWarpFreq, with Kaldi's cut-offs of 100 Hz and 500 Hz below Nyquist),
+// as compute-fbank-feats --vtln-warp does; fine-tuning draws it at random
+// per utterance as vocal tract length perturbation.
+//
 // MFCCs take MFCCMels (23) such log energies, apply an orthonormal DCT-II whose
 // first row is sqrt(1/MFCCMels), keep NumCeps (13) coefficients and lifter
 // them by 1 + L/2 sin(pi i / L) with L = CepstralLifter (22).
