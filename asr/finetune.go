@@ -29,11 +29,12 @@ const (
 	DefaultLogEvery      = 10
 	DefaultMaskProb      = 0.1
 	DefaultMaskLength    = 10
-	// MaxVTLP bounds FinetuneConfig.VTLP: factors beyond 0.8-1.2 are
-	// voices more different than human vocal tracts are.
-	MaxVTLP         = 0.2
-	DefaultClipNorm = 5.0
+	DefaultClipNorm      = 5.0
 )
+
+// MaxVTLP bounds FinetuneConfig.VTLP: factors beyond 0.8-1.2 are voices
+// more different than human vocal tracts are.
+const MaxVTLP = 0.2
 
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
 const maxSkipsInARow = 50
