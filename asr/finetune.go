@@ -32,8 +32,8 @@ const (
 	DefaultClipNorm      = 5.0
 )
 
-// MaxVTLP bounds FinetuneConfig.VTLP: factors beyond 0.8-1.2 are voices
-// more different than human vocal tracts are.
+// MaxVTLP bounds FinetuneConfig.VTLP: VTLN warp factors estimated for real
+// speakers lie within about 0.8-1.2.
 const MaxVTLP = 0.2
 
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
