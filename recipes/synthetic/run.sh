@@ -4,7 +4,8 @@
 # and learning curves -> the default model (stage 6: fine-tuned on every
 # labeled utterance of the training voices, unlabeled + train-1h, about 4 h,
 # then on a 12-hour corpus of the same seed, then grown deeper on a 24-hour
-# one; a word 3-gram LM of its text).
+# one, and trained on with vocal tract length perturbation; a word 3-gram
+# LM of its text).
 # Every step's command is printed before it runs; a step whose marker exists
 # is skipped, and an interrupted training run resumes.
 #
@@ -12,7 +13,7 @@
 #                            [--pretrain-steps N] [--finetune-steps N] [--default-steps N]
 #                            [--default-init pretrained|scratch|logmel] [--config tiny|base|FILE]
 #                            [--default-hours H] [--default-final-steps N]
-#                            [--grow-hours H] [--grow-steps N] [--grow-lr LR]
+#                            [--grow-hours H] [--grow-steps N] [--grow-lr LR] [--vtlp-steps N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -31,6 +32,7 @@ default_final_steps=34000
 grow_hours=24
 grow_steps=18000
 grow_lr=1e-3
+vtlp_steps=12000
 config=tiny
 
 while [ $# -gt 0 ]; do
@@ -49,8 +51,9 @@ while [ $# -gt 0 ]; do
     --grow-hours) grow_hours=$2; shift 2 ;;
     --grow-steps) grow_steps=$2; shift 2 ;;
     --grow-lr) grow_lr=$2; shift 2 ;;
+    --vtlp-steps) vtlp_steps=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -197,6 +200,10 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   step grow "$exp/bin/grow" --from "$small/checkpoint_last.safetensors" --out "$out" --dilations 1,2,4,8,16,1
   step finetune-default-5 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
     --max-steps "$grow_steps" --lr "$grow_lr" --seed "$seed" --resume
+  # Then --vtlp-steps more with vocal tract length perturbation (the
+  # schedule's decay restarts part-way down).
+  step finetune-default-6 "$w2v" finetune --train "$all.tsv" --valid "$data/dev.tsv" --out "$out" \
+    --max-steps "$((grow_steps + vtlp_steps))" --vtlp 0.1 --seed "$seed" --resume
   step lm-default "$w2v" lm --order 3 --out "$exp/lm-default.arpa" "$all.wrd"
   for split in test test-other; do
     step "eval-default-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json > \"$out/$split.json.tmp\" && mv \"$out/$split.json.tmp\" \"$out/$split.json\""
