@@ -192,6 +192,12 @@ func (l *Loader) Load(i int) (Utterance, error) {
 	return u, nil
 }
 
+// Len returns the number of rows of the manifest.
+func (l *Loader) Len() int { return len(l.m.Entries) }
+
+// Path returns the file of row i of the manifest.
+func (l *Loader) Path(i int) string { return l.m.FullPath(i) }
+
 // cost is the number of samples an utterance takes in a batch.
 func (l *Loader) cost(i int) int64 {
 	n := l.m.Entries[i].Samples

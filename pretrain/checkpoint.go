@@ -30,6 +30,11 @@ func (t *Trainer) checkpoint() ([]*nn.Param, map[string][]float32, map[string]st
 	if err := t.opt.SaveTo(extra, meta); err != nil {
 		return nil, nil, nil, err
 	}
+	if cl := t.Model.clusters; cl != nil {
+		for name, v := range cl.tensors() {
+			extra[name] = v
+		}
+	}
 	st := trainState{
 		Seed: t.Seed, Epoch: t.Epoch, Position: t.Position,
 		SkippedUpdates: t.SkippedUpdates, SkippedFiles: t.SkippedFiles,
@@ -75,6 +80,12 @@ func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
 	}
 	if err := c.LoadInto(m.Params(), true); err != nil {
 		return nil, err
+	}
+	if m.clusterTargets() {
+		get := func(name string) ([]float32, bool) { t, ok := c.Tensors[name]; return t.Data, ok }
+		if m.clusters, err = clustersFromTensors(get, cfg.Pretrain.Clusters); err != nil {
+			return nil, fmt.Errorf("pretrain: %s: mfcc targets: %w", c.Path, err)
+		}
 	}
 	return m, nil
 }

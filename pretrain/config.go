@@ -21,6 +21,13 @@ type Config struct {
 	Negatives  int     `json:"negatives"`   // K distractors per masked frame
 	LogitTemp  float64 `json:"logit_temp"`  // kappa: cosine similarity / kappa (0.1)
 	FinalDim   int     `json:"final_dim"`   // c and q are projected to this size before the similarity
+	// Targets is what the masked frames are told apart by: "quantizer"
+	// (wav2vec 2.0's Gumbel-softmax codes of z, the default) or "mfcc"
+	// (each frame's k-means cluster of MFCCs with deltas, fitted on the
+	// training audio before the first update, as HuBERT's first iteration;
+	// the quantizer and its diversity loss are then unused).
+	Targets  string `json:"targets"`
+	Clusters int    `json:"clusters"` // K of the "mfcc" targets (100)
 
 	DiversityWeight float64 `json:"diversity_weight"` // alpha (0.1)
 	FeaturePenalty  float64 `json:"feature_penalty"`  // weight of mean(feats^2) (10)
@@ -60,6 +67,7 @@ type Config struct {
 func Tiny() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
+		Targets: TargetsQuantizer, Clusters: 100,
 		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, GradClip: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
 		BatchSeconds: 16, CropSeconds: 2, LogInterval: 10, ValidInterval: 500, SaveMinutes: 5,
@@ -73,7 +81,7 @@ func Tiny() Config {
 func Base() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 100, LogitTemp: 0.1, FinalDim: 256,
-		DiversityWeight: 0.1, FeaturePenalty: 10,
+		Targets: TargetsQuantizer, Clusters: 100, DiversityWeight: 0.1, FeaturePenalty: 10,
 		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, GradClip: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
 		BatchSeconds: 87.5, CropSeconds: 250000.0 / 16000, LogInterval: 200, ValidInterval: 5000, SaveMinutes: 10,
@@ -99,6 +107,10 @@ func (c Config) WithDefaults() Config {
 	setI(&c.Negatives, d.Negatives)
 	setF(&c.LogitTemp, d.LogitTemp)
 	setI(&c.FinalDim, d.FinalDim)
+	if c.Targets == "" {
+		c.Targets = d.Targets
+	}
+	setI(&c.Clusters, d.Clusters)
 	setF(&c.LR, d.LR)
 	setI(&c.Warmup, d.Warmup)
 	if c.Schedule == "" {
@@ -151,6 +163,12 @@ func (c Config) Validate() error {
 	}
 	if c.FinalDim < 1 {
 		bad("final_dim %d: want positive", c.FinalDim)
+	}
+	if c.Targets != TargetsQuantizer && c.Targets != TargetsMFCC {
+		bad("targets %q: want %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC)
+	}
+	if c.Clusters < 2 {
+		bad("clusters %d: want at least 2", c.Clusters)
 	}
 	if !fin(c.DiversityWeight) || !fin(c.FeaturePenalty) {
 		bad("loss weights %g, %g: want finite", c.DiversityWeight, c.FeaturePenalty)

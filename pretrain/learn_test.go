@@ -92,28 +92,9 @@ func testLearns(t *testing.T, cfg FullConfig, below, times float64) {
 	K := pc.Negatives
 	chance := math.Log(float64(K + 1))
 	const window = 50
-	var first, last, ppl, acc float64
 	start := time.Now()
-	for i := range steps {
-		st, err := tr.TrainStep(synthBatch(rng, B, L, 0, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Skipped {
-			t.Fatalf("step %d skipped: %s", i, st.Reason)
-		}
-		if i < window {
-			first += st.Contrastive / window
-		}
-		if i >= steps-window {
-			last += st.Contrastive / window
-			ppl += st.Perplexity / window
-			acc += st.Accuracy / window
-		}
-		if (i+1)%50 == 0 {
-			t.Logf("step %3d contrastive %.3f diversity %.3f penalty %.4f perplexity %.1f accuracy %.3f", i+1, st.Contrastive, st.Diversity, st.FeaturePenalty, st.Perplexity, st.Accuracy)
-		}
-	}
+	firstW, lastW := trainWindows(t, tr, rng, B, L, steps, window)
+	first, last, ppl, acc := firstW.Contrastive, lastW.Contrastive, lastW.Perplexity, lastW.Accuracy
 	G, V := cfg.Quantizer.Groups, cfg.Quantizer.Codes
 	t.Logf("%d updates of %dx%d samples in %.0f s", steps, B, L, time.Since(start).Seconds())
 	t.Logf("chance %.3f; mean over the first %d updates %.3f, the last %d: contrastive %.3f, accuracy %.3f (chance %.3f), perplexity %.1f of %d (collapse: %d)",
@@ -127,4 +108,35 @@ func testLearns(t *testing.T, cfg FullConfig, below, times float64) {
 	if ppl < 4*float64(G) {
 		t.Errorf("codebook perplexity %.1f: want at least %d (collapse is %d)", ppl, 4*G, G)
 	}
+}
+
+// trainWindows trains tr on steps batches of B crops of L samples of
+// generated babble and returns the mean statistics (losses, perplexity,
+// accuracy) of the first and of the last window updates.
+func trainWindows(t *testing.T, tr *Trainer, rng *rand.Rand, B, L, steps, window int) (first, last StepStats) {
+	t.Helper()
+	add := func(dst *StepStats, st StepStats) {
+		dst.Contrastive += st.Contrastive / float64(window)
+		dst.Perplexity += st.Perplexity / float64(window)
+		dst.Accuracy += st.Accuracy / float64(window)
+	}
+	for i := range steps {
+		st, err := tr.TrainStep(synthBatch(rng, B, L, 0, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Skipped {
+			t.Fatalf("step %d skipped: %s", i, st.Reason)
+		}
+		if i < window {
+			add(&first, st)
+		}
+		if i >= steps-window {
+			add(&last, st)
+		}
+		if (i+1)%50 == 0 {
+			t.Logf("step %3d contrastive %.3f diversity %.3f penalty %.4f perplexity %.1f accuracy %.3f", i+1, st.Contrastive, st.Diversity, st.FeaturePenalty, st.Perplexity, st.Accuracy)
+		}
+	}
+	return first, last
 }

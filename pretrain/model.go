@@ -3,6 +3,7 @@ package pretrain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/wav2vec-go/wav2vec/encoder"
@@ -13,6 +14,9 @@ import (
 // Model is the network being pretrained: the encoder (feature encoder and
 // context network), the quantizer, and the two projections to FinalDim
 // that the contrastive loss compares (fairseq's final_proj and project_q).
+// With the "mfcc" targets, project_q embeds each frame's cluster (a
+// one-hot vector of Clusters values) instead of its code, and the
+// quantizer is not trained.
 type Model struct {
 	Cfg       FullConfig // with the pretraining defaults filled in
 	Encoder   *encoder.Model
@@ -20,8 +24,9 @@ type Model struct {
 	FinalProj *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
 	ProjectQ  *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
 
-	input  *encoder.Input // the waveform, or its log-mel features
-	params nn.Params
+	input    *encoder.Input // the waveform, or its log-mel features
+	clusters *kmeans        // the "mfcc" targets' k-means, once fitted
+	params   nn.Params
 }
 
 // New returns a freshly initialised model with parameters drawn from rng.
@@ -51,12 +56,22 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", enc.Cfg.Dim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	if m.ProjectQ, err = nn.NewLinear(&m.params, "pretrain.project_q", m.Quantizer.Cfg.Dim, fd, false, rng); err != nil {
+	qDim := m.Quantizer.Cfg.Dim
+	if m.clusterTargets() {
+		qDim = m.Cfg.Pretrain.Clusters
+	}
+	if m.ProjectQ, err = nn.NewLinear(&m.params, "pretrain.project_q", qDim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	m.centreProjectQ()
+	if !m.clusterTargets() {
+		m.centreProjectQ()
+	}
 	return m, nil
 }
+
+// clusterTargets reports whether the targets are k-means clusters of MFCCs
+// rather than the quantizer's codes.
+func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets == TargetsMFCC }
 
 // centreProjectQ sets project_q's bias to -W*mean, where mean is the
 // average codebook row of each group: the projected targets start centred
@@ -89,12 +104,14 @@ func (m *Model) centreProjectQ() {
 	}
 }
 
-// Params returns every parameter: the encoder's, the quantizer's and the
-// projections'.
+// Params returns every parameter: the encoder's, the quantizer's (unless
+// the targets are clusters) and the projections'.
 func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
 	ps = append(ps, m.Encoder.Params()...)
-	ps = append(ps, m.Quantizer.Params()...)
+	if !m.clusterTargets() {
+		ps = append(ps, m.Quantizer.Params()...)
+	}
 	return append(ps, m.params.List()...)
 }
 
@@ -106,11 +123,14 @@ type trainGraph struct {
 	prog     *nn.Program
 	x        *nn.Node // [B, 1, L], or [B, LogMelBins, frames] for the logmel input
 	mask     *nn.Node // [B, 1, T]
+	targets  *nn.Node // [B, Clusters, T] one-hot, for the "mfcc" targets
 	quant    quantizer.Out
 	contrast *nn.Contrastive
 	loss     *nn.Node
-	parts    [3]*nn.Node // contrastive, diversity, feature penalty
+	parts    [3]*nn.Node // contrastive, diversity (nil for clusters), feature penalty
 	train    bool
+
+	clusterPPL float64 // perplexity of the masked frames' clusters
 }
 
 // buildGraph builds and compiles the loss graph:
@@ -121,6 +141,9 @@ type trainGraph struct {
 //	q = Quantize(z)                             [B, qDim, T]
 //	loss = Contrastive(FinalProj(c), ProjectQ(q), mask)
 //	     + alpha * Diversity(logits, mask) + beta * mean(feats^2)
+//
+// With the "mfcc" targets q is the one-hot cluster of each frame, set as
+// an input, and there is no diversity term.
 //
 // The feature penalty keeps the feature encoder's output small; the logmel
 // input has no feature encoder, so it has no penalty.
@@ -139,17 +162,27 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 	feats := m.Encoder.Features(g, tg.x)
 	z, proj := m.Encoder.Embed(g, feats)
 	c := m.Encoder.Context(g, m.Encoder.Mask(g, proj, tg.mask), nil)
-	tg.quant = m.Quantizer.Forward(g, z, train)
+	var q, div *nn.Node
+	if m.clusterTargets() {
+		tg.targets = g.Input("targets", B, pc.Clusters, T)
+		q = tg.targets
+	} else {
+		tg.quant = m.Quantizer.Forward(g, z, train)
+		q = tg.quant.Q
+	}
 	cp := m.FinalProj.Forward(g, c)
-	qp := m.ProjectQ.Forward(g, tg.quant.Q)
+	qp := m.ProjectQ.Forward(g, q)
 	con, h := g.ContrastiveLoss(cp, qp, tg.mask, pc.Negatives, pc.LogitTemp)
 	tg.contrast = h
-	div := m.Quantizer.Diversity(g, tg.quant, tg.mask)
 	loss := con
-	if pc.DiversityWeight != 0 {
-		loss = g.Add(loss, g.Scale(div, pc.DiversityWeight))
+	outs := []*nn.Node{con}
+	if !m.clusterTargets() {
+		div = m.Quantizer.Diversity(g, tg.quant, tg.mask)
+		if pc.DiversityWeight != 0 {
+			loss = g.Add(loss, g.Scale(div, pc.DiversityWeight))
+		}
+		outs = append(outs, div)
 	}
-	outs := []*nn.Node{con, div}
 	var pen *nn.Node
 	if m.input.Mel() == nil {
 		pen = g.Mean(g.Square(feats))
@@ -180,7 +213,7 @@ type stepResult struct {
 
 // prepare sets the graph's inputs for a batch: the audio, the span masks,
 // the distractors, the Gumbel noise and the temperature, all random draws
-// from rng.
+// from rng, or, for the "mfcc" targets, each frame's cluster.
 func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
 	pc := m.Cfg.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
@@ -207,6 +240,9 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 	if err := tg.contrast.SetDistractors(idx); err != nil {
 		return fmt.Errorf("pretrain: %w", err)
 	}
+	if m.clusterTargets() {
+		return m.setClusters(tg, rows, mask)
+	}
 	if tg.train {
 		m.Quantizer.FillNoise(tg.prog, tg.quant, rng)
 		m.Quantizer.SetTemperature(tg.quant, temp)
@@ -223,8 +259,11 @@ func (m *Model) run(tg *trainGraph) (stepResult, error) {
 	r := stepResult{
 		Loss:        float64(tg.prog.Value(tg.loss)[0]),
 		Contrastive: float64(tg.prog.Value(tg.parts[0])[0]),
-		Diversity:   float64(tg.prog.Value(tg.parts[1])[0]),
-		Perplexity:  m.Quantizer.Perplexity(tg.prog, tg.quant),
+		Perplexity:  tg.clusterPPL,
+	}
+	if tg.parts[1] != nil {
+		r.Diversity = float64(tg.prog.Value(tg.parts[1])[0])
+		r.Perplexity = m.Quantizer.Perplexity(tg.prog, tg.quant)
 	}
 	if tg.parts[2] != nil {
 		r.FeaturePenalty = float64(tg.prog.Value(tg.parts[2])[0])
@@ -239,3 +278,35 @@ func (m *Model) Frames(n int) int { return m.input.Frames(n) }
 
 // MinSamples returns the shortest input, in samples, that gives one frame.
 func (m *Model) MinSamples() int { return m.input.MinSamples() }
+
+// setClusters sets the one-hot cluster targets of a batch's rows and
+// measures the perplexity of the masked frames' clusters.
+func (m *Model) setClusters(tg *trainGraph, rows [][]float32, mask []float32) error {
+	if m.clusters == nil {
+		return errors.New("pretrain: the mfcc targets' clusters are not fitted")
+	}
+	K, T := m.Cfg.Pretrain.Clusters, tg.T
+	onehot := make([]float32, tg.B*K*T)
+	ids := make([]int32, T)
+	counts := make([]float64, K)
+	var n float64
+	for b, row := range rows {
+		m.clusters.frameTargets(row, T, ids)
+		for t, k := range ids {
+			onehot[(b*K+int(k))*T+t] = 1
+			if mask[b*T+t] != 0 {
+				counts[k]++
+				n++
+			}
+		}
+	}
+	tg.prog.Set(tg.targets, onehot)
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			h -= c / n * math.Log(c/n)
+		}
+	}
+	tg.clusterPPL = math.Exp(h)
+	return nil
+}

@@ -93,6 +93,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
+	if t.Model.clusterTargets() && !o.Resume {
+		load := func(i int) ([]float32, error) {
+			u, err := loader.Load(i)
+			if err != nil {
+				warn(loader.Path(i), err)
+			}
+			return u.Samples, err
+		}
+		if err := t.Model.fitTargets(ctx, loader.Len(), load, t.Seed, logw); err != nil {
+			return res, err
+		}
+	}
 	metrics, err := train.OpenMetrics(o.Out, t.Step)
 	if err != nil {
 		return res, err

@@ -87,13 +87,31 @@ func readParams(t *testing.T, path string) map[string][]float32 {
 	return out
 }
 
+// quickMFCCConfig is quickConfig with the "mfcc" cluster targets.
+func quickMFCCConfig() FullConfig {
+	c := quickConfig()
+	c.Pretrain.Targets = TargetsMFCC
+	c.Pretrain.Clusters = 8
+	return c
+}
+
+// TestResumeBitIdentical stops a run halfway and resumes it, and wants the
+// weights and metrics of a run straight through, with the quantizer's
+// targets and with cluster targets (whose k-means must come back from the
+// checkpoint, not be fitted again).
 func TestResumeBitIdentical(t *testing.T) {
+	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig()} {
+		t.Run(cfg.Pretrain.Targets, func(t *testing.T) { testResume(t, cfg) })
+	}
+}
+
+func testResume(t *testing.T, cfg FullConfig) {
 	dir := t.TempDir()
 	trainTSV := writeCorpus(t, dir, 12, 1)
 	validTSV := writeCorpus(t, dir, 3, 2)
 	const steps = 8
 	opts := func(out string) Options {
-		return Options{Train: trainTSV, Valid: validTSV, Out: out, Config: quickConfig(), Seed: 7, MaxSteps: steps, Quiet: true}
+		return Options{Train: trainTSV, Valid: validTSV, Out: out, Config: cfg, Seed: 7, MaxSteps: steps, Quiet: true}
 	}
 	// Straight through.
 	straight := filepath.Join(dir, "straight")
@@ -160,6 +178,11 @@ func TestResumeBitIdentical(t *testing.T) {
 	}
 	if _, err := os.Stat(train.BestPath(straight)); err != nil {
 		t.Errorf("no best checkpoint: %v", err)
+	}
+	_, centroids := a[tensorCentroids]
+	_, codebook := a["quantizer.codevectors"]
+	if mfcc := cfg.Pretrain.Targets == TargetsMFCC; centroids != mfcc || codebook == mfcc {
+		t.Errorf("targets %s: k-means centroids saved %v, quantizer codebook saved %v", cfg.Pretrain.Targets, centroids, codebook)
 	}
 }
 

@@ -41,7 +41,7 @@ type graphKey struct {
 // StepStats is what one TrainStep measured.
 type StepStats struct {
 	Loss, Contrastive, Diversity, FeaturePenalty float64
-	Perplexity                                   float64 // codebook perplexity of the masked frames (hard codes)
+	Perplexity                                   float64 // codebook perplexity of the masked frames (hard codes), or of their clusters
 	Accuracy                                     float64 // fraction of masked frames whose true target scored highest
 	LR                                           float64 // learning rate of the update
 	Temperature                                  float64 // Gumbel-softmax temperature
@@ -166,8 +166,10 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 	m := t.Model
 	st := StepStats{
 		AudioSeconds: float64(b.B*L) / audio.SampleRate,
-		Temperature:  m.Quantizer.Temperature(int64(t.Step)),
 		LR:           t.sched.LR(t.Step + 1),
+	}
+	if !m.clusterTargets() {
+		st.Temperature = m.Quantizer.Temperature(int64(t.Step))
 	}
 	rng := rand.New(rand.NewPCG(batchSeed(t.Seed, b.Epoch, b.Position, saltTrain), 1))
 	tg.prog.Reseed(batchSeed(t.Seed, b.Epoch, b.Position, saltDropout))
