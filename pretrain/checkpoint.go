@@ -82,10 +82,15 @@ func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
 		return nil, err
 	}
 	if m.clusterTargets() {
-		get := func(name string) ([]float32, bool) { t, ok := c.Tensors[name]; return t.Data, ok }
-		if m.clusters, err = clustersFromTensors(get, cfg.Pretrain.Clusters); err != nil {
-			return nil, fmt.Errorf("pretrain: %s: mfcc targets: %w", c.Path, err)
+		feats, D, err := m.featurizer()
+		if err != nil {
+			return nil, fmt.Errorf("pretrain: %s: %w", c.Path, err)
 		}
+		get := func(name string) ([]float32, bool) { t, ok := c.Tensors[name]; return t.Data, ok }
+		if m.clusters, err = clustersFromTensors(get, cfg.Pretrain.Clusters, D); err != nil {
+			return nil, fmt.Errorf("pretrain: %s: %s targets: %w", c.Path, cfg.Pretrain.Targets, err)
+		}
+		m.clusters.feats = feats
 	}
 	return m, nil
 }

@@ -22,12 +22,15 @@ type Config struct {
 	LogitTemp  float64 `json:"logit_temp"`  // kappa: cosine similarity / kappa (0.1)
 	FinalDim   int     `json:"final_dim"`   // c and q are projected to this size before the similarity
 	// Targets is what the masked frames are told apart by: "quantizer"
-	// (wav2vec 2.0's Gumbel-softmax codes of z, the default) or "mfcc"
+	// (wav2vec 2.0's Gumbel-softmax codes of z, the default), "mfcc"
 	// (each frame's k-means cluster of MFCCs with deltas, fitted on the
-	// training audio before the first update, as HuBERT's first iteration;
-	// the quantizer and its diversity loss are then unused).
-	Targets  string `json:"targets"`
-	Clusters int    `json:"clusters"` // K of the "mfcc" targets (100)
+	// training audio before the first update, as HuBERT's first iteration)
+	// or "c" (clusters of the context vectors of the pretraining checkpoint
+	// TargetsFrom, as HuBERT's later iterations). With clusters the
+	// quantizer and its diversity loss are unused.
+	Targets     string `json:"targets"`
+	Clusters    int    `json:"clusters"`     // K of the cluster targets (100)
+	TargetsFrom string `json:"targets_from"` // the teacher checkpoint of the "c" targets
 
 	DiversityWeight float64 `json:"diversity_weight"` // alpha (0.1)
 	FeaturePenalty  float64 `json:"feature_penalty"`  // weight of mean(feats^2) (10)
@@ -164,8 +167,14 @@ func (c Config) Validate() error {
 	if c.FinalDim < 1 {
 		bad("final_dim %d: want positive", c.FinalDim)
 	}
-	if c.Targets != TargetsQuantizer && c.Targets != TargetsMFCC {
-		bad("targets %q: want %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC)
+	switch c.Targets {
+	case TargetsQuantizer, TargetsMFCC:
+	case TargetsContext:
+		if c.TargetsFrom == "" {
+			bad("targets %q needs targets_from, the pretraining checkpoint whose c is clustered", c.Targets)
+		}
+	default:
+		bad("targets %q: want %s, %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC, TargetsContext)
 	}
 	if c.Clusters < 2 {
 		bad("clusters %d: want at least 2", c.Clusters)

@@ -39,8 +39,25 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 	if T < 1 {
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %d samples is shorter than the %d the encoder needs", L, m.MinSamples())
 	}
-	x := slices.Clone(samples)
-	audio.Normalize(x) // as the loader does for training
+	lp, err := m.layerProgram(L, layer)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer lp.prog.Close()
+	return lp.run(samples)
+}
+
+// layerProgram is a compiled inference graph from one utterance of L
+// samples to a layer.
+type layerProgram struct {
+	m       *Model
+	L, T    int
+	prog    *nn.Program
+	in, out *nn.Node
+}
+
+// layerProgram compiles the graph from L samples to layer.
+func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 	g := nn.NewGraph()
 	in := g.Input("input", m.input.Shape(1, L)...)
 	z, proj := m.Encoder.Embed(g, m.Encoder.Features(g, in))
@@ -55,10 +72,18 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 	}
 	p, err := g.Compile(nil, out)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
+		return nil, fmt.Errorf("pretrain: extract: %w", err)
 	}
-	defer p.Close()
-	p.Set(in, m.input.Batch([][]float32{x}, L))
+	return &layerProgram{m: m, L: L, T: m.Frames(L), prog: p, in: in, out: out}, nil
+}
+
+// run runs the program on samples (len L), normalised first as the loader
+// does for training, and returns the layer as frames x dim.
+func (lp *layerProgram) run(samples []float32) (data []float32, frames, dim int, err error) {
+	x := slices.Clone(samples)
+	audio.Normalize(x)
+	p, out, T := lp.prog, lp.out, lp.T
+	p.Set(lp.in, lp.m.input.Batch([][]float32{x}, lp.L))
 	if err := p.Run(); err != nil {
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}

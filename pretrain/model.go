@@ -69,9 +69,9 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
-// clusterTargets reports whether the targets are k-means clusters of MFCCs
-// rather than the quantizer's codes.
-func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets == TargetsMFCC }
+// clusterTargets reports whether the targets are k-means clusters (of
+// MFCCs or a teacher's c) rather than the quantizer's codes.
+func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets != TargetsQuantizer }
 
 // centreProjectQ sets project_q's bias to -W*mean, where mean is the
 // average codebook row of each group: the projected targets start centred

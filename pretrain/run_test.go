@@ -97,10 +97,19 @@ func quickMFCCConfig() FullConfig {
 
 // TestResumeBitIdentical stops a run halfway and resumes it, and wants the
 // weights and metrics of a run straight through, with the quantizer's
-// targets and with cluster targets (whose k-means must come back from the
-// checkpoint, not be fitted again).
+// targets and with cluster targets of MFCCs and of a teacher's c (whose
+// k-means must come back from the checkpoint).
 func TestResumeBitIdentical(t *testing.T) {
-	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig()} {
+	teacherDir := t.TempDir()
+	teacher := filepath.Join(teacherDir, "teacher")
+	o := Options{Train: writeCorpus(t, teacherDir, 6, 3), Out: teacher, Config: quickMFCCConfig(), Seed: 1, MaxSteps: 3, Quiet: true}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	fromC := quickMFCCConfig()
+	fromC.Pretrain.Targets = TargetsContext
+	fromC.Pretrain.TargetsFrom = train.LastPath(teacher)
+	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC} {
 		t.Run(cfg.Pretrain.Targets, func(t *testing.T) { testResume(t, cfg) })
 	}
 }
@@ -181,7 +190,7 @@ func testResume(t *testing.T, cfg FullConfig) {
 	}
 	_, centroids := a[tensorCentroids]
 	_, codebook := a["quantizer.codevectors"]
-	if mfcc := cfg.Pretrain.Targets == TargetsMFCC; centroids != mfcc || codebook == mfcc {
+	if clusters := cfg.Pretrain.Targets != TargetsQuantizer; centroids != clusters || codebook == clusters {
 		t.Errorf("targets %s: k-means centroids saved %v, quantizer codebook saved %v", cfg.Pretrain.Targets, centroids, codebook)
 	}
 }

@@ -19,6 +19,10 @@ const (
 	// TargetsMFCC: the k-means cluster of each frame's MFCCs, fixed before
 	// training (HuBERT's first-iteration targets, Hsu et al. 2021).
 	TargetsMFCC = "mfcc"
+	// TargetsContext: the k-means cluster of each frame's context vector c
+	// from an earlier pretraining checkpoint, the teacher (HuBERT's later
+	// iterations).
+	TargetsContext = "c"
 )
 
 // mfccDim is the width of a clustered frame: 13 MFCCs, their deltas and
@@ -34,13 +38,51 @@ const (
 )
 
 // kmeans assigns every frame of an utterance to the nearest of K
-// centroids of its standardised MFCC features.
+// centroids of its standardised features (D values a frame).
 type kmeans struct {
-	K         int
-	Centroids []float32 // [K, mfccDim]
+	K, D      int
+	Centroids []float32 // [K, D]
 	Mean      []float32 // feature means of the fitting sample
 	InvStd    []float32 // 1 / their standard deviations
-	ext       *features.Extractor
+	feats     featurizer
+}
+
+// featurizer returns the frames of features of an utterance, [frames, D]
+// row-major, one frame every 10 ms.
+type featurizer func(samples []float32) ([]float32, int)
+
+// mfccFeaturizer gives MFCCs with deltas and delta-deltas (mfccDim).
+func mfccFeaturizer() featurizer {
+	ext := newMFCCExtractor()
+	return func(s []float32) ([]float32, int) { return mfccFeatures(ext, s) }
+}
+
+// contextFeaturizer gives the teacher's context vectors (teacher Dim). It
+// keeps the compiled program of the last length it saw: training crops
+// share one.
+func contextFeaturizer(teacher *Model) featurizer {
+	var last *layerProgram
+	return func(s []float32) ([]float32, int) {
+		if last == nil || last.L != len(s) {
+			if last != nil {
+				last.prog.Close()
+				last = nil
+			}
+			if teacher.Frames(len(s)) < 1 {
+				return nil, 0
+			}
+			lp, err := teacher.layerProgram(len(s), LayerC)
+			if err != nil {
+				return nil, 0
+			}
+			last = lp
+		}
+		c, n, _, err := last.run(s)
+		if err != nil {
+			return nil, 0
+		}
+		return c, n
+	}
 }
 
 func newMFCCExtractor() *features.Extractor {
@@ -89,7 +131,7 @@ func deltas(x []float32, n, d int) []float32 {
 // standardise applies the clusters' feature standardisation to x in place.
 func (cl *kmeans) standardise(x []float32) {
 	for i := range x {
-		j := i % mfccDim
+		j := i % cl.D
 		x[i] = (x[i] - cl.Mean[j]) * cl.InvStd[j]
 	}
 }
@@ -98,7 +140,7 @@ func (cl *kmeans) standardise(x []float32) {
 // dst.
 func (cl *kmeans) assign(x []float32, n int, dst []int32) {
 	for t := range n {
-		dst[t] = int32(nearest(cl.Centroids, cl.K, x[t*mfccDim:(t+1)*mfccDim]))
+		dst[t] = int32(nearest(cl.Centroids, cl.K, x[t*cl.D:(t+1)*cl.D]))
 	}
 }
 
@@ -107,7 +149,7 @@ func (cl *kmeans) assign(x []float32, n int, dst []int32) {
 // counts differ (the waveform encoder's receptive field is not the 25 ms
 // window), the last feature frame is repeated or the extra ones dropped.
 func (cl *kmeans) frameTargets(samples []float32, T int, dst []int32) {
-	x, n := mfccFeatures(cl.ext, samples)
+	x, n := cl.feats(samples)
 	if n == 0 {
 		clear(dst[:T])
 		return
@@ -139,19 +181,19 @@ func nearest(centroids []float32, K int, x []float32) int {
 	return best
 }
 
-// fitClusters standardises the n frames of x [n, mfccDim] (in place) and
-// fits K centroids to them with k-means++ seeding and iters rounds of
-// Lloyd's algorithm. It returns the clusters and the mean squared distance
-// of the frames to their centroids after each round.
-func fitClusters(x []float32, n, K, iters int, rng *rand.Rand) (*kmeans, []float64, error) {
+// fitClusters standardises the n frames of x [n, D] (in place) and fits K
+// centroids to them with k-means++ seeding and iters rounds of Lloyd's
+// algorithm. It returns the clusters (without a featurizer) and the mean
+// squared distance of the frames to their centroids after each round.
+func fitClusters(x []float32, n, D, K, iters int, rng *rand.Rand) (*kmeans, []float64, error) {
 	if n < K {
 		return nil, nil, fmt.Errorf("pretrain: k-means: %d frames for %d clusters", n, K)
 	}
-	cl := &kmeans{K: K, Mean: make([]float32, mfccDim), InvStd: make([]float32, mfccDim), ext: newMFCCExtractor()}
-	for j := range mfccDim {
+	cl := &kmeans{K: K, D: D, Mean: make([]float32, D), InvStd: make([]float32, D)}
+	for j := range D {
 		var s, ss float64
 		for t := range n {
-			v := float64(x[t*mfccDim+j])
+			v := float64(x[t*D+j])
 			s += v
 			ss += v * v
 		}
@@ -162,20 +204,20 @@ func fitClusters(x []float32, n, K, iters int, rng *rand.Rand) (*kmeans, []float
 		}
 		cl.Mean[j], cl.InvStd[j] = float32(mean), float32(1/sd)
 	}
-	cl.standardise(x[:n*mfccDim])
-	cl.Centroids = seedCentroids(x, n, K, rng)
+	cl.standardise(x[:n*D])
+	cl.Centroids = seedCentroids(x, n, D, K, rng)
 	ids := make([]int32, n)
 	var curve []float64
 	for range iters {
 		cl.assign(x, n, ids)
-		sums := make([]float64, K*mfccDim)
+		sums := make([]float64, K*D)
 		counts := make([]int, K)
 		var inertia float64
 		for t, k := range ids {
-			row := x[t*mfccDim : (t+1)*mfccDim]
-			c := cl.Centroids[int(k)*mfccDim:]
+			row := x[t*D : (t+1)*D]
+			c := cl.Centroids[int(k)*D:]
 			for j, v := range row {
-				sums[int(k)*mfccDim+j] += float64(v)
+				sums[int(k)*D+j] += float64(v)
 				e := float64(v - c[j])
 				inertia += e * e
 			}
@@ -183,14 +225,14 @@ func fitClusters(x []float32, n, K, iters int, rng *rand.Rand) (*kmeans, []float
 		}
 		curve = append(curve, inertia/float64(n))
 		for k := range K {
-			c := cl.Centroids[k*mfccDim : (k+1)*mfccDim]
+			c := cl.Centroids[k*D : (k+1)*D]
 			if counts[k] == 0 {
 				// An empty cluster restarts on a random frame.
-				copy(c, x[rng.IntN(n)*mfccDim:])
+				copy(c, x[rng.IntN(n)*D:])
 				continue
 			}
 			for j := range c {
-				c[j] = float32(sums[k*mfccDim+j] / float64(counts[k]))
+				c[j] = float32(sums[k*D+j] / float64(counts[k]))
 			}
 		}
 	}
@@ -200,19 +242,19 @@ func fitClusters(x []float32, n, K, iters int, rng *rand.Rand) (*kmeans, []float
 // seedCentroids picks K of the n rows of x by k-means++: each next
 // centroid is a row drawn with probability proportional to its squared
 // distance to the nearest centroid so far.
-func seedCentroids(x []float32, n, K int, rng *rand.Rand) []float32 {
-	c := make([]float32, 0, K*mfccDim)
-	c = append(c, x[rng.IntN(n)*mfccDim:][:mfccDim]...)
+func seedCentroids(x []float32, n, D, K int, rng *rand.Rand) []float32 {
+	c := make([]float32, 0, K*D)
+	c = append(c, x[rng.IntN(n)*D:][:D]...)
 	dist := make([]float64, n)
 	for t := range dist {
 		dist[t] = math.Inf(1)
 	}
 	for k := 1; k < K; k++ {
-		last := c[(k-1)*mfccDim:]
+		last := c[(k-1)*D:]
 		var total float64
 		for t := range n {
 			var s float64
-			for j, v := range x[t*mfccDim : (t+1)*mfccDim] {
+			for j, v := range x[t*D : (t+1)*D] {
 				e := float64(v - last[j])
 				s += e * e
 			}
@@ -227,7 +269,7 @@ func seedCentroids(x []float32, n, K int, rng *rand.Rand) []float32 {
 				break
 			}
 		}
-		c = append(c, x[pick*mfccDim:][:mfccDim]...)
+		c = append(c, x[pick*D:][:D]...)
 	}
 	return c
 }
@@ -237,14 +279,15 @@ func (cl *kmeans) tensors() map[string][]float32 {
 	return map[string][]float32{tensorCentroids: cl.Centroids, tensorFeatMean: cl.Mean, tensorFeatScale: cl.InvStd}
 }
 
-// clustersFromTensors rebuilds the clusters that tensors wrote.
-func clustersFromTensors(get func(name string) ([]float32, bool), K int) (*kmeans, error) {
-	cl := &kmeans{K: K, ext: newMFCCExtractor()}
+// clustersFromTensors rebuilds the clusters of K centroids of D values
+// that tensors wrote.
+func clustersFromTensors(get func(name string) ([]float32, bool), K, D int) (*kmeans, error) {
+	cl := &kmeans{K: K, D: D}
 	for _, f := range []struct {
 		name string
 		dst  *[]float32
 		n    int
-	}{{tensorCentroids, &cl.Centroids, K * mfccDim}, {tensorFeatMean, &cl.Mean, mfccDim}, {tensorFeatScale, &cl.InvStd, mfccDim}} {
+	}{{tensorCentroids, &cl.Centroids, K * D}, {tensorFeatMean, &cl.Mean, D}, {tensorFeatScale, &cl.InvStd, D}} {
 		v, ok := get(f.name)
 		if !ok {
 			return nil, fmt.Errorf("no %s tensor", f.name)
@@ -257,33 +300,55 @@ func clustersFromTensors(get func(name string) ([]float32, bool), K int) (*kmean
 	return cl, nil
 }
 
-// The k-means fit of the "mfcc" targets: the frames of at most
-// kmeansMaxUtts utterances drawn at random, at most kmeansMaxFrames of
-// them, kmeansRounds rounds of Lloyd's algorithm.
+// The k-means fit of the cluster targets: the frames of at most
+// kmeansMaxUtts utterances drawn at random, at most kmeansMaxValues / D
+// of them (200,000 MFCC frames, 30,000 frames of 256-value context
+// vectors), kmeansRounds rounds of Lloyd's algorithm.
 const (
 	kmeansMaxUtts   = 1000
-	kmeansMaxFrames = 200000
+	kmeansMaxValues = 200000 * mfccDim
 	kmeansRounds    = 25
 )
 
-// fitTargets fits the clusters of the "mfcc" targets on a random sample of
-// the n utterances that load reads, drawn from seed, and reports it on
+// featurizer returns the features the targets cluster and their width:
+// MFCCs, or the teacher's context vectors (loaded from TargetsFrom).
+func (m *Model) featurizer() (featurizer, int, error) {
+	pc := m.Cfg.Pretrain
+	if pc.Targets == TargetsMFCC {
+		return mfccFeaturizer(), mfccDim, nil
+	}
+	teacher, err := LoadModel(pc.TargetsFrom)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pretrain: the teacher of the c targets: %w", err)
+	}
+	if teacher.Frames(16000) != m.Frames(16000) {
+		return nil, 0, fmt.Errorf("pretrain: teacher %s gives %d frames a second, this model %d: want the same input", pc.TargetsFrom, teacher.Frames(16000), m.Frames(16000))
+	}
+	return contextFeaturizer(teacher), teacher.Cfg.Encoder.Dim, nil
+}
+
+// fitTargets fits the clusters of the cluster targets on a random sample
+// of the n utterances that load reads, drawn from seed, and reports it on
 // logw. Utterances load cannot read are skipped (load reports them).
 func (m *Model) fitTargets(ctx context.Context, n int, load func(i int) ([]float32, error), seed uint64, logw io.Writer) error {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed, 0xc1a5))
-	ext := newMFCCExtractor()
+	feats, D, err := m.featurizer()
+	if err != nil {
+		return err
+	}
+	maxFrames := kmeansMaxValues / D
 	var x []float32
 	frames, utts := 0, 0
 	for _, i := range rng.Perm(n) {
-		if utts == kmeansMaxUtts || frames >= kmeansMaxFrames || ctx.Err() != nil {
+		if utts == kmeansMaxUtts || frames >= maxFrames || ctx.Err() != nil {
 			break
 		}
 		samples, err := load(i)
 		if err != nil {
 			continue
 		}
-		f, nf := mfccFeatures(ext, samples)
+		f, nf := feats(samples)
 		x = append(x, f...)
 		frames += nf
 		utts++
@@ -291,13 +356,14 @@ func (m *Model) fitTargets(ctx context.Context, n int, load func(i int) ([]float
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	frames = min(frames, kmeansMaxFrames)
-	cl, curve, err := fitClusters(x[:frames*mfccDim], frames, m.Cfg.Pretrain.Clusters, kmeansRounds, rng)
+	frames = min(frames, maxFrames)
+	cl, curve, err := fitClusters(x[:frames*D], frames, D, m.Cfg.Pretrain.Clusters, kmeansRounds, rng)
 	if err != nil {
 		return err
 	}
+	cl.feats = feats
 	m.clusters = cl
-	fmt.Fprintf(logw, "wav2vec: mfcc targets: %d k-means clusters of %d frames from %d utterances, mean squared distance %.3f after %d rounds (%.3f after the first), %.0f s\n",
-		cl.K, frames, utts, curve[len(curve)-1], len(curve), curve[0], time.Since(start).Seconds())
+	fmt.Fprintf(logw, "wav2vec: %s targets: %d k-means clusters of %d frames from %d utterances, mean squared distance %.3f after %d rounds (%.3f after the first), %.0f s\n",
+		m.Cfg.Pretrain.Targets, cl.K, frames, utts, curve[len(curve)-1], len(curve), curve[0], time.Since(start).Seconds())
 	return nil
 }

@@ -59,7 +59,7 @@ func TestFitClusters(t *testing.T) {
 		}
 	}
 	raw := append([]float32(nil), x...)
-	cl, curve, err := fitClusters(x, n, K, 10, rand.New(rand.NewPCG(3, 4)))
+	cl, curve, err := fitClusters(x, n, mfccDim, K, 10, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +93,11 @@ func TestFitClusters(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := fitClusters(x[:3*mfccDim], 3, K, 10, rng); err == nil || !strings.Contains(err.Error(), "3 frames for 4 clusters") {
+	if _, _, err := fitClusters(x[:3*mfccDim], 3, mfccDim, K, 10, rng); err == nil || !strings.Contains(err.Error(), "3 frames for 4 clusters") {
 		t.Errorf("3 frames, 4 clusters: error %v", err)
 	}
 	flat := make([]float32, 10*mfccDim)
-	if _, _, err := fitClusters(flat, 10, 2, 10, rng); err == nil || !strings.Contains(err.Error(), "constant") {
+	if _, _, err := fitClusters(flat, 10, mfccDim, 2, 10, rng); err == nil || !strings.Contains(err.Error(), "constant") {
 		t.Errorf("constant features: error %v", err)
 	}
 }
@@ -117,10 +117,11 @@ func TestClusterFrameTargets(t *testing.T) {
 	fa, na := mfccFeatures(ext, a)
 	fb, nb := mfccFeatures(ext, b)
 	x := append(append([]float32(nil), fa...), fb...)
-	cl, _, err := fitClusters(x, na+nb, 8, 10, rng)
+	cl, _, err := fitClusters(x, na+nb, mfccDim, 8, 10, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl.feats = mfccFeaturizer()
 	got := make([]int32, na+3)
 	cl.frameTargets(a, na+3, got)
 	want := make([]int32, na)
