@@ -10,6 +10,18 @@
 // 80-bin log-mel features: then there is no feature encoder, the quantizer
 // reads the normalised log-mel frames, and there is no feature penalty.
 //
+// The targets the masked frames are told apart by are the quantizer's
+// codes by default. Config.Targets "mfcc" replaces them with HuBERT's
+// (Hsu et al. 2021) first-iteration targets: before the first update,
+// k-means (k-means++ seeding, Lloyd's rounds) clusters the standardised
+// MFCCs, with deltas and delta-deltas, of a random sample of the training
+// audio, and each frame's target is its cluster, embedded by project_q
+// from a one-hot vector; the same contrastive loss then picks the true
+// cluster among the distractors' (a distractor of the same cluster is left
+// out). "c" clusters the context vectors of an earlier checkpoint instead
+// (the teacher, Config.TargetsFrom), as HuBERT's later iterations do. The
+// centroids are saved in the checkpoint; the quantizer is not trained.
+//
 // Every crop of a batch has the same length (dataset.Loader's Pretrain
 // mode), so a training graph depends only on (batch size, samples): the
 // contrastive loss is computed over every frame with a per-frame weight (1

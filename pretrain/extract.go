@@ -32,7 +32,7 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: unknown layer %q (want z, c or q)", layer)
 	}
 	if layer == LayerQ && m.clusterTargets() {
-		return nil, 0, 0, errors.New("pretrain: extract: this model was trained on mfcc cluster targets and has no trained quantizer: no layer q (want z or c)")
+		return nil, 0, 0, errors.New("pretrain: extract: this model was trained on cluster targets and has no trained quantizer: no layer q (want z or c)")
 	}
 	L := len(samples)
 	T := m.Frames(L)

@@ -14,9 +14,9 @@ import (
 // Model is the network being pretrained: the encoder (feature encoder and
 // context network), the quantizer, and the two projections to FinalDim
 // that the contrastive loss compares (fairseq's final_proj and project_q).
-// With the "mfcc" targets, project_q embeds each frame's cluster (a
-// one-hot vector of Clusters values) instead of its code, and the
-// quantizer is not trained.
+// With cluster targets ("mfcc" or "c"), project_q embeds each frame's
+// cluster (a one-hot vector of Clusters values) instead of its code, and
+// the quantizer is not trained.
 type Model struct {
 	Cfg       FullConfig // with the pretraining defaults filled in
 	Encoder   *encoder.Model
@@ -25,7 +25,7 @@ type Model struct {
 	ProjectQ  *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
 
 	input    *encoder.Input // the waveform, or its log-mel features
-	clusters *kmeans        // the "mfcc" targets' k-means, once fitted
+	clusters *kmeans        // the cluster targets' k-means, once fitted
 	params   nn.Params
 }
 
@@ -123,7 +123,7 @@ type trainGraph struct {
 	prog     *nn.Program
 	x        *nn.Node // [B, 1, L], or [B, LogMelBins, frames] for the logmel input
 	mask     *nn.Node // [B, 1, T]
-	targets  *nn.Node // [B, Clusters, T] one-hot, for the "mfcc" targets
+	targets  *nn.Node // [B, Clusters, T] one-hot, for cluster targets
 	quant    quantizer.Out
 	contrast *nn.Contrastive
 	loss     *nn.Node
@@ -142,7 +142,7 @@ type trainGraph struct {
 //	loss = Contrastive(FinalProj(c), ProjectQ(q), mask)
 //	     + alpha * Diversity(logits, mask) + beta * mean(feats^2)
 //
-// With the "mfcc" targets q is the one-hot cluster of each frame, set as
+// With cluster targets q is the one-hot cluster of each frame, set as
 // an input, and there is no diversity term.
 //
 // The feature penalty keeps the feature encoder's output small; the logmel
@@ -213,7 +213,7 @@ type stepResult struct {
 
 // prepare sets the graph's inputs for a batch: the audio, the span masks,
 // the distractors, the Gumbel noise and the temperature, all random draws
-// from rng, or, for the "mfcc" targets, each frame's cluster.
+// from rng, or, for cluster targets, each frame's cluster.
 func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
 	pc := m.Cfg.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
@@ -283,7 +283,7 @@ func (m *Model) MinSamples() int { return m.input.MinSamples() }
 // measures the perplexity of the masked frames' clusters.
 func (m *Model) setClusters(tg *trainGraph, rows [][]float32, mask []float32) error {
 	if m.clusters == nil {
-		return errors.New("pretrain: the mfcc targets' clusters are not fitted")
+		return errors.New("pretrain: the cluster targets' k-means is not fitted")
 	}
 	K, T := m.Cfg.Pretrain.Clusters, tg.T
 	onehot := make([]float32, tg.B*K*T)
