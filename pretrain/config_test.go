@@ -36,6 +36,9 @@ func TestConfigByName(t *testing.T) {
 		{"bad.json", `{"pretrain": {"mask_prob": 2, "schedule": "cosine"}}`, "schedule"},
 		{"mfcc.json", `{"encoder": {"input": "mfcc"}}`, "input kind"},
 		{"two.json", `{} {}`, "more than one"},
+		{"targets.json", `{"pretrain": {"targets": "codes"}}`, `targets "codes"`},
+		{"teacher.json", `{"pretrain": {"targets": "c"}}`, "needs targets_from"},
+		{"clusters.json", `{"pretrain": {"targets": "mfcc", "clusters": 1}}`, "clusters 1"},
 	} {
 		path := write(tc.name, tc.body)
 		_, err := ConfigByName(path)

@@ -60,6 +60,27 @@ func TestExtract(t *testing.T) {
 	cfg := quickConfig()
 	cfg.Encoder.Input = "logmel"
 	t.Run("logmel", func(t *testing.T) { testExtract(t, cfg, 80, 48) })
+	t.Run("clusters", func(t *testing.T) {
+		// A model trained on cluster targets has no trained quantizer, so
+		// no layer q; its checkpoint without the k-means is refused.
+		tr, err := NewTrainer(quickMFCCConfig(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := tr.Model.Extract(make([]float32, 8000), LayerQ); err == nil || !strings.Contains(err.Error(), "no layer q") {
+			t.Errorf("layer q: error %v", err)
+		}
+		if _, _, _, err := tr.Model.Extract(synthUtterance(rand.New(rand.NewPCG(1, 1)), 8000), LayerC); err != nil {
+			t.Errorf("layer c: %v", err)
+		}
+		path := filepath.Join(t.TempDir(), "m.safetensors")
+		if err := tr.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadModel(path); err == nil || !strings.Contains(err.Error(), tensorCentroids) {
+			t.Errorf("a checkpoint without its k-means: error %v", err)
+		}
+	})
 }
 
 // testExtract saves and loads a model of cfg and extracts each layer of
