@@ -61,8 +61,9 @@ func (t *Trainer) Save(path string) error {
 }
 
 // modelFromCheckpoint builds the model a pretraining checkpoint describes
-// and loads its weights.
-func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
+// and loads its weights, and, with targets, the k-means of its cluster
+// targets (which training needs and inference does not).
+func modelFromCheckpoint(c *nn.Checkpoint, targets bool) (*Model, error) {
 	if kind := c.Meta[nn.MetaKind]; kind != Kind {
 		return nil, fmt.Errorf("pretrain: %s: checkpoint kind %q, want %q", c.Path, kind, Kind)
 	}
@@ -81,7 +82,7 @@ func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
 	if err := c.LoadInto(m.Params(), true); err != nil {
 		return nil, err
 	}
-	if m.clusterTargets() {
+	if targets && m.clusterTargets() {
 		feats, D, err := m.featurizer()
 		if err != nil {
 			return nil, fmt.Errorf("pretrain: %s: %w", c.Path, err)
@@ -95,13 +96,14 @@ func modelFromCheckpoint(c *nn.Checkpoint) (*Model, error) {
 	return m, nil
 }
 
-// LoadModel reads the model of a pretraining checkpoint (for Extract).
+// LoadModel reads the model of a pretraining checkpoint for inference
+// (Extract, a teacher): without the k-means of its cluster targets.
 func LoadModel(path string) (*Model, error) {
 	c, err := nn.LoadCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
-	return modelFromCheckpoint(c)
+	return modelFromCheckpoint(c, false)
 }
 
 // LoadTrainer restores a trainer from a checkpoint that Save wrote: the
@@ -112,7 +114,7 @@ func LoadTrainer(path string) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := modelFromCheckpoint(c)
+	m, err := modelFromCheckpoint(c, true)
 	if err != nil {
 		return nil, err
 	}

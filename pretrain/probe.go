@@ -241,7 +241,7 @@ func LoadModelStep(path string) (*Model, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := modelFromCheckpoint(c)
+	m, err := modelFromCheckpoint(c, false)
 	if err != nil {
 		return nil, 0, err
 	}

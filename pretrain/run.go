@@ -96,12 +96,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if t.Model.clusterTargets() && !o.Resume {
 		load := func(i int) ([]float32, error) {
 			u, err := loader.Load(i)
-			if err != nil {
-				warn(loader.Path(i), err)
+			if err != nil { // training will skip and count it
+				fmt.Fprintf(logw, "wav2vec: k-means sample: skipping %s: %v\n", loader.Path(i), err)
 			}
 			return u.Samples, err
 		}
 		if err := t.Model.fitTargets(ctx, loader.Len(), load, t.Seed, logw); err != nil {
+			if ctx.Err() != nil {
+				return res, errors.New("pretrain: interrupted while fitting the k-means targets, before the first update: nothing was saved")
+			}
 			return res, err
 		}
 	}

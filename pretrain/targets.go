@@ -32,9 +32,9 @@ const mfccDim = 39
 // Tensor names of the cluster targets in a checkpoint. They are not
 // parameters: nothing trains them.
 const (
-	tensorCentroids = "pretrain.kmeans.centroids" // [K, 39]
-	tensorFeatMean  = "pretrain.kmeans.mean"      // [39]
-	tensorFeatScale = "pretrain.kmeans.inv_std"   // [39]
+	tensorCentroids = "pretrain.kmeans.centroids" // [K, D]
+	tensorFeatMean  = "pretrain.kmeans.mean"      // [D]
+	tensorFeatScale = "pretrain.kmeans.inv_std"   // [D]
 )
 
 // kmeans assigns every frame of an utterance to the nearest of K
