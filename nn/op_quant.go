@@ -311,6 +311,10 @@ func perplexity(p []float64, G, V int, eps float64) float64 {
 	return s
 }
 
+// Perplexity returns exp(entropy) of the distribution p: the number of
+// equally likely outcomes with the same entropy.
+func Perplexity(p []float64) float64 { return math.Exp(entropy(p, 0)) }
+
 func entropy(p []float64, eps float64) float64 {
 	var h float64
 	for _, e := range p {

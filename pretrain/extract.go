@@ -51,7 +51,7 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 // samples to a layer.
 type layerProgram struct {
 	m       *Model
-	L, T    int
+	L       int
 	prog    *nn.Program
 	in, out *nn.Node
 }
@@ -74,7 +74,7 @@ func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: extract: %w", err)
 	}
-	return &layerProgram{m: m, L: L, T: m.Frames(L), prog: p, in: in, out: out}, nil
+	return &layerProgram{m: m, L: L, prog: p, in: in, out: out}, nil
 }
 
 // run runs the program on samples (len L), normalised first as the loader
@@ -82,7 +82,7 @@ func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 func (lp *layerProgram) run(samples []float32) (data []float32, frames, dim int, err error) {
 	x := slices.Clone(samples)
 	audio.Normalize(x)
-	p, out, T := lp.prog, lp.out, lp.T
+	p, out, T := lp.prog, lp.out, lp.m.Frames(lp.L)
 	p.Set(lp.in, lp.m.input.Batch([][]float32{x}, lp.L))
 	if err := p.Run(); err != nil {
 		return nil, 0, 0, fmt.Errorf("pretrain: extract: %w", err)

@@ -3,7 +3,6 @@ package pretrain
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/wav2vec-go/wav2vec/encoder"
@@ -301,12 +300,9 @@ func (m *Model) setClusters(tg *trainGraph, rows [][]float32, mask []float32) er
 		}
 	}
 	tg.prog.Set(tg.targets, onehot)
-	var h float64
-	for _, c := range counts {
-		if c > 0 {
-			h -= c / n * math.Log(c/n)
-		}
+	for k := range counts {
+		counts[k] /= max(n, 1)
 	}
-	tg.clusterPPL = math.Exp(h)
+	tg.clusterPPL = nn.Perplexity(counts)
 	return nil
 }
