@@ -35,6 +35,13 @@ type BeamOptions struct {
 	// WordScore is added for every word, with or without an LM; a positive
 	// value favours more, shorter words.
 	WordScore float64
+	// Lexicon, if not nil, is the set of words the transcript may use: a
+	// hypothesis that spells anything else is dropped. If no hypothesis
+	// ends on a whole word, the search is run again without it. A lexicon
+	// made by LookAhead(LM) lets the LM weigh unfinished words, which
+	// prunes better: its scores only order the hypotheses, the result's
+	// score is the same.
+	Lexicon *Lexicon
 }
 
 // BeamSearch decodes a T x V matrix of per-frame log probabilities with a
@@ -66,9 +73,14 @@ type BeamOptions struct {
 // boundary is not in [0, V) or they are equal, or if len(symbols) < V.
 func BeamSearch(logProbs []float32, T, V int, symbols []string, blank, boundary int, opt BeamOptions) ([]Token, float64) {
 	s := newBeamSearcher(logProbs, T, V, symbols, blank, boundary, opt)
-	labels := s.search()
+	labels, ok := s.search()
+	if !ok {
+		opt.Lexicon = nil
+		s = newBeamSearcher(logProbs, T, V, symbols, blank, boundary, opt)
+		labels, _ = s.search()
+	}
 	best := SequenceLogProb(logProbs, T, V, blank, labels) + s.lmTerms(labels)
-	if g := GreedyDecode(logProbs, T, V, blank); !slices.Equal(g, labels) {
+	if g := GreedyDecode(logProbs, T, V, blank); !slices.Equal(g, labels) && s.inLexicon(g) {
 		if sg := SequenceLogProb(logProbs, T, V, blank, g) + s.lmTerms(g); sg > best {
 			labels, best = g, sg
 		}
@@ -91,6 +103,7 @@ type beamNode struct {
 	wordLen  int   // labels since the last word boundary
 	lmState  State // the LM's state after the completed words
 	lmScore  float64
+	lex      int32 // the lexicon's trie node of the unfinished word
 
 	// The candidates of frame stamp that lead to this node (cand, indexed
 	// by blank-ness; -1 for none) or to a child it does not have yet
@@ -147,6 +160,7 @@ type beamCand struct {
 	wordLen int
 	lmState State
 	lmScore float64
+	lex     int32
 }
 
 func (c *beamCand) total() float64 { return c.score + c.lmScore }
@@ -194,8 +208,9 @@ func newBeamSearcher(logProbs []float32, T, V int, symbols []string, blank, boun
 }
 
 // search runs the beam over all frames and returns the best prefix by the
-// search's own scores.
-func (s *beamSearcher) search() []int {
+// search's own scores; false if, with a lexicon, no surviving prefix ends
+// on a whole word.
+func (s *beamSearcher) search() ([]int, bool) {
 	root := &beamNode{tok: -1, lmState: s.lmStart}
 	s.hyps = append(s.hyps[:0], beamHyp{node: root, blank: true})
 	for t := 0; t < s.T; t++ {
@@ -285,10 +300,23 @@ func (s *beamSearcher) addChild(n *beamNode, k int, sc float64) {
 	}
 	c := beamCand{beamHyp: beamHyp{score: sc}, parent: n, tok: k,
 		wordLen: n.wordLen + 1, lmState: n.lmState, lmScore: n.lmScore}
+	if lex := s.opt.Lexicon; lex != nil {
+		if k == s.bound {
+			if !s.wordEnd(n) {
+				return
+			}
+			c.lex = 0
+		} else if c.lex = lex.walk(n.lex, s.symbols[k]); c.lex < 0 {
+			return
+		}
+		// The look-ahead score of the unfinished word replaces the
+		// previous one; at a boundary the word's own score replaces it.
+		c.lmScore += s.ahead(c.lex) - s.ahead(n.lex)
+	}
 	if k == s.bound {
 		c.wordLen = 0
 		if n.wordLen > 0 {
-			c.lmState, c.lmScore = s.scoreWord(n.lmState, n.lmScore, s.lastWord(n))
+			c.lmState, c.lmScore = s.scoreWord(n.lmState, c.lmScore, s.lastWord(n))
 		}
 	}
 	n.pending = append(n.pending, pendingChild{tok: k, cand: len(s.cands)})
@@ -383,7 +411,7 @@ func (s *beamSearcher) prune() {
 	for _, i := range h {
 		c := &s.cands[i]
 		if c.node == nil {
-			c.node = &beamNode{parent: c.parent, tok: c.tok, wordLen: c.wordLen, lmState: c.lmState, lmScore: c.lmScore}
+			c.node = &beamNode{parent: c.parent, tok: c.tok, wordLen: c.wordLen, lmState: c.lmState, lmScore: c.lmScore, lex: c.lex}
 			c.parent.children = append(c.parent.children, c.node)
 		}
 		s.hyps = append(s.hyps, c.beamHyp)
@@ -417,12 +445,51 @@ func (s *beamSearcher) siftDown(h []int, i int) {
 	}
 }
 
+// ahead returns the weighted look-ahead score of the lexicon's trie node n
+// (0 at the root, without look-ahead scores or without an LM).
+func (s *beamSearcher) ahead(n int32) float64 {
+	if n == 0 || s.opt.Lexicon.ahead == nil || s.opt.LM == nil {
+		return 0
+	}
+	return s.opt.LMWeight * float64(s.opt.Lexicon.ahead[n])
+}
+
+// wordEnd reports whether prefix n ends on a word boundary or, with a
+// lexicon, on a whole word of it.
+func (s *beamSearcher) wordEnd(n *beamNode) bool {
+	return n.wordLen == 0 || s.opt.Lexicon == nil || s.opt.Lexicon.word[n.lex]
+}
+
+// inLexicon reports whether every word of labels is in the lexicon (true
+// without one).
+func (s *beamSearcher) inLexicon(labels []int) bool {
+	if s.opt.Lexicon == nil {
+		return true
+	}
+	n := int32(0)
+	for _, l := range labels {
+		if l == s.bound {
+			if n != 0 && !s.opt.Lexicon.word[n] {
+				return false
+			}
+			n = 0
+		} else if n = s.opt.Lexicon.walk(n, s.symbols[l]); n < 0 {
+			return false
+		}
+	}
+	return n == 0 || s.opt.Lexicon.word[n]
+}
+
 // finalBest merges the hypotheses of each prefix, adds the scores of the
-// last word and the sentence end, and returns the best prefix.
-func (s *beamSearcher) finalBest() []int {
+// last word and the sentence end, and returns the best prefix whose last
+// word is whole (false if there is none).
+func (s *beamSearcher) finalBest() ([]int, bool) {
 	acoustic := make(map[*beamNode]float64, len(s.hyps))
 	var order []*beamNode
 	for _, h := range s.hyps {
+		if !s.wordEnd(h.node) {
+			continue
+		}
 		if a, ok := acoustic[h.node]; ok {
 			acoustic[h.node] = logAdd(a, h.score)
 			continue
@@ -438,5 +505,5 @@ func (s *beamSearcher) finalBest() []int {
 			best, bestScore = labels, sc
 		}
 	}
-	return best
+	return best, len(order) > 0
 }

@@ -13,7 +13,8 @@ import (
 // rawSearch runs the beam search alone, without the comparison with the
 // greedy transcript that BeamSearch adds.
 func rawSearch(lp []float32, T, V int, symbols []string, opt BeamOptions) []int {
-	return newBeamSearcher(lp, T, V, symbols, 0, 1, opt).search()
+	labels, _ := newBeamSearcher(lp, T, V, symbols, 0, 1, opt).search()
+	return labels
 }
 
 func TestBeamOneIsGreedy(t *testing.T) {

@@ -1,8 +1,10 @@
 package asr
 
 import (
+	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"sync"
 
@@ -15,8 +17,21 @@ import (
 //go:embed model
 var modelFS embed.FS
 
-// defaultModelPath is the embedded default model's place in modelFS.
-const defaultModelPath = "model/default.safetensors"
+// The embedded default model's files in modelFS: the network, and the
+// word 3-gram LM and lexicon its decoding uses.
+const (
+	defaultModelPath   = "model/default.safetensors"
+	defaultLMPath      = "model/default.arpa.gz"
+	defaultLexiconPath = "model/default.lexicon.gz"
+)
+
+// The default model's decoding settings, chosen on the recipe's dev split
+// (docs/RESULTS.md): a beam search of this width with the embedded LM and
+// lexicon, the LM's log probabilities times this weight, no word score.
+const (
+	DefaultModelBeam     = 128
+	DefaultModelLMWeight = 0.6
+)
 
 // ErrNoDefaultModel is returned by DefaultModel in a build without an
 // embedded model.
@@ -41,3 +56,32 @@ var defaultModel = sync.OnceValues(func() (*Model, error) {
 // default.safetensors), loaded once and shared: do not change its weights.
 // In a build without one it returns ErrNoDefaultModel.
 func DefaultModel() (*Model, error) { return defaultModel() }
+
+var defaultOptions = sync.OnceValues(func() (Options, error) {
+	lmData, err := fs.ReadFile(modelFS, defaultLMPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Options{}, nil
+	}
+	if err != nil {
+		return Options{}, err
+	}
+	lexData, err := fs.ReadFile(modelFS, defaultLexiconPath)
+	if err != nil {
+		return Options{}, err
+	}
+	lm, err := readARPA(bytes.NewReader(lmData), "embedded "+defaultLMPath)
+	if err != nil {
+		return Options{}, err
+	}
+	lex, err := ReadLexicon(bytes.NewReader(lexData))
+	if err != nil {
+		return Options{}, fmt.Errorf("asr: embedded %s: %w", defaultLexiconPath, err)
+	}
+	return Options{Beam: DefaultModelBeam, LM: lm, LMWeight: DefaultModelLMWeight, Lexicon: lex.LookAhead(lm)}, nil
+})
+
+// DefaultOptions returns the decoding options made for DefaultModel: a
+// beam search of width DefaultModelBeam with the embedded word 3-gram LM
+// (weight DefaultModelLMWeight) and lexicon, loaded once and shared. In a
+// build without them it returns the zero Options, greedy decoding.
+func DefaultOptions() (Options, error) { return defaultOptions() }

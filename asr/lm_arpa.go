@@ -63,7 +63,7 @@ func (e *ARPAError) Unwrap() error { return e.Err }
 // order is read and has no use). Lines before \data\ are
 // ignored. The unigrams must include <s> and </s>; a missing <unk> is added
 // with log10 probability -100, as KenLM does. Every n-gram's first n-1 words
-// must be listed as an (n-1)-gram. A malformed file gives an *ARPAError that
+// must be listed as an (n-1)-gram. The text may be gzipped. A malformed file gives an *ARPAError that
 // names the line; a file cut short gives one that wraps io.ErrUnexpectedEOF.
 func ReadARPA(r io.Reader) (*NGramLM, error) {
 	return readARPA(r, "")
@@ -88,6 +88,10 @@ type arpaReader struct {
 }
 
 func readARPA(r io.Reader, file string) (*NGramLM, error) {
+	r, err := maybeGunzip(r)
+	if err != nil {
+		return nil, &ARPAError{File: file, Err: err}
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	p := &arpaReader{sc: sc, file: file}

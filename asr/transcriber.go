@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/wav2vec-go/wav2vec/audio"
@@ -22,14 +23,16 @@ const (
 // windows of 30 s overlapping by 3 s.
 type Options struct {
 	// Beam is the width of the CTC prefix beam search; 0 or 1 means greedy
-	// (best-path) decoding, unless an LM is given, which needs a beam
-	// (DefaultBeam then).
+	// (best-path) decoding, unless an LM or a lexicon is given, which needs
+	// a beam (DefaultBeam then).
 	Beam int
-	// LM, LMWeight and WordScore are passed to BeamSearch (see
-	// BeamOptions). Leave LM nil for no language model.
+	// LM, LMWeight, WordScore and Lexicon are passed to BeamSearch (see
+	// BeamOptions). Leave LM nil for no language model, Lexicon nil for
+	// no lexicon.
 	LM        LM
 	LMWeight  float64
 	WordScore float64
+	Lexicon   *Lexicon
 	// WindowSeconds is the longest stretch of audio the network sees at
 	// once; longer inputs are cut into overlapping windows, so memory stays
 	// bounded. 0 means DefaultWindowSeconds.
@@ -81,8 +84,14 @@ func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 	case math.IsNaN(opt.LMWeight) || math.IsNaN(opt.WordScore) || math.IsInf(opt.LMWeight, 0) || math.IsInf(opt.WordScore, 0):
 		return nil, errors.New("asr: LM weight and word score must be finite")
 	}
-	if opt.LM != nil && opt.Beam <= 1 {
+	if (opt.LM != nil || opt.Lexicon != nil) && opt.Beam <= 1 {
 		opt.Beam = DefaultBeam
+	}
+	if opt.Lexicon != nil && opt.Lexicon.Spellable(m.symbols) == 0 {
+		return nil, fmt.Errorf("asr: none of the lexicon's %d words can be spelled with the model's symbols (%s)", opt.Lexicon.Len(), strings.TrimSpace(strings.Join(m.symbols, " ")))
+	}
+	if opt.Lexicon != nil && opt.LM != nil && opt.Lexicon.ahead == nil {
+		opt.Lexicon = opt.Lexicon.LookAhead(opt.LM)
 	}
 	win, margin, err := m.windowFrames(opt.WindowSeconds, opt.OverlapSeconds)
 	if err != nil {
@@ -165,6 +174,7 @@ func (t *Transcriber) Decode(lp []float32, frames int, duration float64) Result 
 	if t.opt.Beam > 1 {
 		tokens, _ = BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, BeamOptions{
 			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
+			Lexicon: t.opt.Lexicon,
 		})
 	} else {
 		tokens = GreedyAlign(lp, frames, V, m.Vocab.Blank())

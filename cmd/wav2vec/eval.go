@@ -9,12 +9,12 @@ import (
 )
 
 func runEval(e *env, args []string) int {
-	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE] [--lm-weight a] [--word-score b]")
+	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE] [--lm-weight a] [--word-score b] [--lexicon FILE]")
 	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune) (required)")
 	data := fs.String("data", "", "manifest (.tsv) with NAME.wrd and/or NAME.ltr beside it (required)")
 	asJSON := fs.Bool("json", false, `print one JSON object: {"wer", "cer", "utterances", "audio_seconds", "rtf", "word_errors", "char_errors", "too_short"}`)
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
-	dec := addDecodeFlags(fs)
+	dec := addDecodeFlags(fs, false)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -34,7 +34,7 @@ func runEval(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	tr, err := dec.transcriber(m)
+	tr, err := dec.transcriber(m, false)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -19,16 +19,27 @@ type decodeFlags struct {
 	lm        *string
 	lmWeight  *float64
 	wordScore *float64
+	lexicon   *string
 	window    *float64
 	overlap   *float64
 }
 
-func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
+// autoBeam is the beam width --beam 0 gives with an LM or a lexicon.
+const autoBeam = asr.DefaultModelBeam
+
+func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
+	lmHelp := "word n-gram language model in the ARPA format, plain or gzipped (wav2vec lm or KenLM's lmplz writes it); none for no LM"
+	lexHelp := "the words a transcript may use, one per line, plain or gzipped (the first field of each line; flashlight's lexicon files serve); none for no lexicon"
+	if embedded {
+		lmHelp += "; default: the embedded model's 3-gram when no --model is given"
+		lexHelp += "; default: the embedded model's lexicon when no --model is given"
+	}
 	return &decodeFlags{
-		beam:      fs.Int("beam", 1, fmt.Sprintf("beam width of the CTC prefix beam search (1: greedy decoding; with --lm, 1 means %d)", asr.DefaultBeam)),
-		lm:        fs.String("lm", "", "word n-gram language model in the ARPA format (wav2vec lm or KenLM's lmplz writes it)"),
-		lmWeight:  fs.Float64("lm-weight", 0.5, "weight of the LM's natural-log probabilities"),
+		beam:      fs.Int("beam", 0, fmt.Sprintf("beam width of the CTC prefix beam search; 0: greedy decoding without an LM or a lexicon, %d with; 1: greedy", autoBeam)),
+		lm:        fs.String("lm", "", lmHelp),
+		lmWeight:  fs.Float64("lm-weight", asr.DefaultModelLMWeight, "weight of the LM's natural-log probabilities"),
 		wordScore: fs.Float64("word-score", 0, "score added per word (positive favours more words)"),
+		lexicon:   fs.String("lexicon", "", lexHelp),
 		window:    fs.Float64("window", asr.DefaultWindowSeconds, "longest audio, in seconds, the network sees at once; longer files go in overlapping windows"),
 		overlap:   fs.Float64("overlap", asr.DefaultOverlapSeconds, "overlap of consecutive windows, in seconds (at least the context network's receptive field)"),
 	}
@@ -37,23 +48,55 @@ func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
 // check returns a usage problem with the decoding flags, or "".
 func (d *decodeFlags) check() string {
 	switch {
-	case *d.beam < 1:
-		return "--beam must be at least 1"
+	case *d.beam < 0:
+		return "--beam must not be negative"
 	case !(*d.window > 0) || !(*d.overlap > 0):
 		return "--window and --overlap must be positive"
 	}
 	return ""
 }
 
-// transcriber loads the LM (if any) and makes a Transcriber for m.
-func (d *decodeFlags) transcriber(m *asr.Model) (*asr.Transcriber, error) {
-	opt := asr.Options{Beam: *d.beam, WordScore: *d.wordScore, WindowSeconds: *d.window, OverlapSeconds: *d.overlap}
-	if *d.lm != "" {
+// transcriber loads the LM and lexicon (if any) and makes a Transcriber for
+// m; embedded says m is the embedded default model, whose LM and lexicon
+// then serve unless the flags name others.
+func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber, error) {
+	opt := asr.Options{Beam: *d.beam, LMWeight: *d.lmWeight, WordScore: *d.wordScore, WindowSeconds: *d.window, OverlapSeconds: *d.overlap}
+	var def asr.Options
+	if embedded {
+		var err error
+		if def, err = asr.DefaultOptions(); err != nil {
+			return nil, err
+		}
+	}
+	switch *d.lm {
+	case "none":
+	case "":
+		opt.LM = def.LM
+	default:
 		lm, err := asr.ReadARPAFile(*d.lm)
 		if err != nil {
 			return nil, err
 		}
-		opt.LM, opt.LMWeight = lm, *d.lmWeight
+		opt.LM = lm
+	}
+	switch *d.lexicon {
+	case "none":
+	case "":
+		if def.Lexicon != nil {
+			opt.Lexicon = def.Lexicon
+			if opt.LM != nil && opt.LM != def.LM {
+				opt.Lexicon = opt.Lexicon.LookAhead(opt.LM)
+			}
+		}
+	default:
+		lex, err := asr.ReadLexiconFile(*d.lexicon)
+		if err != nil {
+			return nil, err
+		}
+		opt.Lexicon = lex
+	}
+	if opt.Beam == 0 && (opt.LM != nil || opt.Lexicon != nil) {
+		opt.Beam = autoBeam
 	}
 	return asr.NewTranscriber(m, opt)
 }
@@ -67,12 +110,12 @@ func loadModel(path string) (*asr.Model, error) {
 }
 
 func runTranscribe(e *env, args []string) int {
-	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--beam N] [--lm FILE] [--lm-weight a] [--word-score b] FILE.wav... (- for stdin)")
+	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--beam N] [--lm FILE] [--lm-weight a] [--word-score b] [--lexicon FILE] FILE.wav... (- for stdin)")
 	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune); default: the model embedded in the binary")
 	format := fs.String("format", "txt", "output: txt (one line per file), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues); a file that fails gets only its error line on stderr")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
 	quiet := fs.Bool("q", false, "no summary line on stderr")
-	dec := addDecodeFlags(fs)
+	dec := addDecodeFlags(fs, true)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -92,7 +135,7 @@ func runTranscribe(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	tr, err := dec.transcriber(m)
+	tr, err := dec.transcriber(m, *model == "")
 	if err != nil {
 		return fail(e, err)
 	}

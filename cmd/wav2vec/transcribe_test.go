@@ -21,7 +21,7 @@ func TestTranscribeUsage(t *testing.T) {
 	}{
 		{nil, "no input files"},
 		{[]string{"--format", "doc", "a.wav"}, "--format must be one of"},
-		{[]string{"--beam", "0", "a.wav"}, "--beam"},
+		{[]string{"--beam", "-1", "a.wav"}, "--beam"},
 		{[]string{"-", "-"}, "only once"},
 		{[]string{"--workers", "0", "a.wav"}, "--workers"},
 	}
@@ -42,6 +42,44 @@ func TestTranscribeNoDefaultModel(t *testing.T) {
 	code, out, errOut := runCLI(t, "transcribe", "a.wav")
 	if code != exitFail || out != "" || !strings.Contains(errOut, "no default model is embedded in this build; pass --model") {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestTranscribeDefault: without --model the embedded model decodes with its
+// LM and lexicon; --lm none --lexicon none is the library's greedy decoding.
+func TestTranscribeDefault(t *testing.T) {
+	m, err := asr.DefaultModel()
+	if err != nil {
+		t.Skip("no default model embedded")
+	}
+	if opt, err := asr.DefaultOptions(); err != nil || opt.LM == nil {
+		t.Skipf("no default LM embedded (%v)", err)
+	}
+	file := "../../testdata/speech/noisy_reverb.wav"
+	x, err := audio.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greedy, err := asr.NewTranscriber(m, asr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := greedy.Transcribe(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "transcribe", "-q", "--lm", "none", "--lexicon", "none", file)
+	if code != exitOK || stdout != want.Text+"\n" {
+		t.Errorf("--lm none --lexicon none: exit %d, %q, want greedy's %q\n%s", code, stdout, want.Text, stderr)
+	}
+	// The greedy transcript misspells a word; the lexicon and LM mend it.
+	const ref = "WE ARE NOT ANTICIPATING ANY EMERGENCIES"
+	if want.Text == ref {
+		t.Fatalf("greedy decoding is already right (%q): the test below shows nothing", want.Text)
+	}
+	code, stdout, stderr = runCLI(t, "transcribe", "-q", file)
+	if code != exitOK || stdout != ref+"\n" {
+		t.Errorf("default decoding: exit %d, %q, want %q\n%s", code, stdout, ref, stderr)
 	}
 }
 
@@ -97,6 +135,20 @@ func TestTranscribe(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "too short") || strings.Contains(stderr, "panic") {
 			t.Errorf("stderr:\n%s", stderr)
+		}
+	})
+	t.Run("lexicon", func(t *testing.T) {
+		lower := filepath.Join(dir, "lower.txt")
+		if err := os.WriteFile(lower, []byte("hello\nworld\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCLI(t, "transcribe", "--model", model, "--lexicon", lower, good2)
+		if code != exitFail || stdout != "" || !strings.Contains(stderr, "none of the lexicon's 2 words can be spelled") {
+			t.Errorf("a lower-case lexicon: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+		}
+		code, _, stderr = runCLI(t, "transcribe", "--model", model, "--lexicon", missing, good2)
+		if code != exitFail || !strings.Contains(stderr, missing) {
+			t.Errorf("a missing lexicon: exit %d, stderr:\n%s", code, stderr)
 		}
 	})
 	t.Run("json", func(t *testing.T) {
