@@ -3,8 +3,8 @@ package asr
 import (
 	"bytes"
 	"compress/gzip"
-	"math"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
