@@ -82,9 +82,17 @@
 //     log) times LMWeight, plus WordScore, when the "|" after it is emitted.
 //     With a beam of 1 it is greedy decoding; without an LM it never returns
 //     labels less likely than greedy decoding's.
+//   - A Lexicon (NewLexicon, ReadLexicon: a word list, plain or gzipped)
+//     restricts the beam search to its words, as flashlight's lexicon
+//     decoder does; LookAhead gives each unfinished word the best LM score
+//     of the words it begins, so that it is not pruned for lacking the LM
+//     cost the finished ones have paid.
+//   - DefaultOptions: the embedded default model's decoding, a beam of 128
+//     with its word n-gram LM and its lexicon.
 //   - ReadARPA and ReadARPAFile read n-gram models in the ARPA format (as
-//     KenLM's lmplz and SRILM write them) into an NGramLM with Katz back-off;
-//     any type with the LM interface's three methods can stand in for it.
+//     KenLM's lmplz and SRILM write them, plain or gzipped) into an NGramLM
+//     with Katz back-off; any type with the LM interface's three methods can
+//     stand in for it.
 //   - NGramBuilder counts the n-grams of sentences and writes an
 //     interpolated Kneser-Ney model of them as an ARPA file, in pure Go
 //     (`wav2vec lm`), where lmplz would otherwise be needed.
