@@ -18,7 +18,7 @@ import (
 var modelFS embed.FS
 
 // The embedded default model's files in modelFS: the network, and the
-// word 3-gram LM and lexicon its decoding uses.
+// word 4-gram LM and lexicon its decoding uses.
 const (
 	defaultModelPath   = "model/default.safetensors"
 	defaultLMPath      = "model/default.arpa.gz"
@@ -30,7 +30,7 @@ const (
 // lexicon, the LM's log probabilities times this weight, no word score.
 const (
 	DefaultModelBeam     = 128
-	DefaultModelLMWeight = 0.6
+	DefaultModelLMWeight = 0.8
 )
 
 // ErrNoDefaultModel is returned by DefaultModel in a build without an
@@ -81,7 +81,7 @@ var defaultOptions = sync.OnceValues(func() (Options, error) {
 })
 
 // DefaultOptions returns the decoding options made for DefaultModel: a
-// beam search of width DefaultModelBeam with the embedded word 3-gram LM
+// beam search of width DefaultModelBeam with the embedded word 4-gram LM
 // (weight DefaultModelLMWeight) and lexicon, loaded once and shared. In a
 // build without them it returns the zero Options, greedy decoding.
 func DefaultOptions() (Options, error) { return defaultOptions() }

@@ -44,7 +44,7 @@ func TestDefaultOptions(t *testing.T) {
 		return
 	}
 	lm, ok := opt.LM.(*NGramLM)
-	if !ok || lm.Order() != 3 || opt.Beam != DefaultModelBeam || opt.LMWeight != DefaultModelLMWeight || opt.Lexicon == nil || opt.Lexicon.ahead == nil {
+	if !ok || lm.Order() != 4 || opt.Beam != DefaultModelBeam || opt.LMWeight != DefaultModelLMWeight || opt.Lexicon == nil || opt.Lexicon.ahead == nil {
 		t.Fatalf("options %+v", opt)
 	}
 	if opt.Lexicon.Len() < 100000 {

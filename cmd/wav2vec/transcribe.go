@@ -31,7 +31,7 @@ func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
 	lmHelp := "word n-gram language model in the ARPA format, plain or gzipped (wav2vec lm or KenLM's lmplz writes it); none for no LM"
 	lexHelp := "the words a transcript may use, one per line, plain or gzipped (the first field of each line; flashlight's lexicon files serve); none for no lexicon"
 	if embedded {
-		lmHelp += "; default: the embedded model's 3-gram when no --model is given"
+		lmHelp += "; default: the embedded model's 4-gram when no --model is given"
 		lexHelp += "; default: the embedded model's lexicon when no --model is given"
 	}
 	return &decodeFlags{
