@@ -16,7 +16,8 @@
 // Load one written by fine-tuning (kind "asr", config {encoder, vocab,
 // init}). DefaultModel returns the model embedded in the binary from
 // asr/model/default.safetensors, or ErrNoDefaultModel in a build without
-// one. Audio shorter than MinSamples (465 samples for the wave input, 400
+// one; DefaultOptions its decoding (a beam search with the embedded LM and
+// lexicon). Audio shorter than MinSamples (465 samples for the wave input, 400
 // for log-mel) gives an error wrapping ErrTooShortAudio, never a panic.
 //
 // # Fine-tuning
