@@ -29,7 +29,7 @@ const (
 // (docs/RESULTS.md): a beam search of this width with the embedded LM and
 // lexicon, the LM's log probabilities times this weight, no word score.
 const (
-	DefaultModelBeam     = 128
+	DefaultModelBeam     = 512
 	DefaultModelLMWeight = 0.8
 )
 

@@ -88,7 +88,7 @@
 //     decoder does; LookAhead gives each unfinished word the best LM score
 //     of the words it begins, so that it is not pruned for lacking the LM
 //     cost the finished ones have paid.
-//   - DefaultOptions: the embedded default model's decoding, a beam of 128
+//   - DefaultOptions: the embedded default model's decoding, a beam of 512
 //     with its word 4-gram LM and its lexicon.
 //   - ReadARPA and ReadARPAFile read n-gram models in the ARPA format (as
 //     KenLM's lmplz and SRILM write them, plain or gzipped) into an NGramLM

@@ -15,42 +15,65 @@ import (
 // decoder (torchaudio's ctc_decoder with a lexicon). It is a trie over the
 // words' bytes. A Lexicon is safe for concurrent use once made.
 type Lexicon struct {
-	edges map[lexEdge]int32 // (node, byte) -> child node; node 0 is the root
-	word  []bool            // word[n]: the path to node n spells a word
+	// The trie: node 0 is the root, and a node's number is larger than its
+	// parent's. The children of node n are child[first[n]:first[n+1]],
+	// reached by the bytes label[first[n]:first[n+1]] in ascending order.
+	first []int32
+	label []byte
+	child []int32
+	word  []bool // word[n]: the path to node n spells a word
 	words int
 	// ahead[n], if not nil, is the best LM log probability after <s> of
 	// the words the path to node n begins (see LookAhead).
 	ahead []float32
 }
 
-type lexEdge struct {
-	node int32
-	b    byte
-}
-
 // NewLexicon makes a lexicon of the given words. Words are matched exactly
 // (case matters, as in NGramLM); empty words and repeats are ignored.
 func NewLexicon(words []string) *Lexicon {
-	l := &Lexicon{edges: map[lexEdge]int32{}, word: []bool{false}}
-	for _, w := range words {
+	ws := slices.Clone(words)
+	slices.Sort(ws)
+	ws = slices.Compact(ws)
+	// Inserted in sorted order, each word shares a prefix with the one
+	// before and adds the nodes for the rest: parent[c] and spell[c] are
+	// node c's incoming edge.
+	l := &Lexicon{word: []bool{false}}
+	parent, spell := []int32{-1}, []byte{0}
+	path := []int32{0} // path[i]: the node after the previous word's first i bytes
+	prev := ""
+	for _, w := range ws {
 		if w == "" {
 			continue
 		}
-		n := int32(0)
-		for i := range len(w) {
-			e := lexEdge{n, w[i]}
-			c, ok := l.edges[e]
-			if !ok {
-				c = int32(len(l.word))
-				l.edges[e] = c
-				l.word = append(l.word, false)
-			}
-			n = c
+		p := 0
+		for p < len(prev) && p < len(w) && prev[p] == w[p] {
+			p++
 		}
-		if !l.word[n] {
-			l.word[n] = true
-			l.words++
+		path = path[:p+1]
+		for i := p; i < len(w); i++ {
+			c := int32(len(l.word))
+			l.word = append(l.word, false)
+			parent, spell = append(parent, path[i]), append(spell, w[i])
+			path = append(path, c)
 		}
+		l.word[path[len(w)]] = true
+		l.words++
+		prev = w
+	}
+	n := len(l.word)
+	l.first = make([]int32, n+1)
+	for c := 1; c < n; c++ {
+		l.first[parent[c]+1]++
+	}
+	for i := range n {
+		l.first[i+1] += l.first[i]
+	}
+	l.label, l.child = make([]byte, n-1), make([]int32, n-1)
+	next := slices.Clone(l.first[:n])
+	for c := 1; c < n; c++ { // children in creation order, which is byte order
+		i := next[parent[c]]
+		next[parent[c]]++
+		l.label[i], l.child[i] = spell[c], int32(c)
 	}
 	return l
 }
@@ -106,8 +129,10 @@ func (l *Lexicon) LookAhead(lm LM) *Lexicon {
 	out := *l
 	parent := make([]int32, len(l.word))
 	spell := make([]byte, len(l.word))
-	for e, c := range l.edges {
-		parent[c], spell[c] = e.node, e.b
+	for n := range len(l.word) {
+		for i := l.first[n]; i < l.first[n+1]; i++ {
+			parent[l.child[i]], spell[l.child[i]] = int32(n), l.label[i]
+		}
 	}
 	out.ahead = make([]float32, len(l.word))
 	start := lm.Start()
@@ -174,11 +199,15 @@ func (l *Lexicon) Spellable(symbols []string) int {
 // word continues so.
 func (l *Lexicon) walk(n int32, s string) int32 {
 	for i := range len(s) {
-		c, ok := l.edges[lexEdge{n, s[i]}]
-		if !ok {
+		lo, hi := l.first[n], l.first[n+1]
+		j := lo
+		for j < hi && l.label[j] < s[i] {
+			j++
+		}
+		if j == hi || l.label[j] != s[i] {
 			return -1
 		}
-		n = c
+		n = l.child[j]
 	}
 	return n
 }

@@ -207,7 +207,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   # installs; every word of the corpus is in it) plus those words.
   step lm-default "$w2v" lm --order 4 --out "$exp/lm-default.arpa" "$all.wrd"
   step lexicon-default sh -c "(tr a-z A-Z < /usr/share/dict/american-english; tr ' ' '\\n' < \"$all.wrd\") | grep -E \"^[A-Z']+\\\$\" | LC_ALL=C sort -u > \"$exp/lexicon-default.txt\""
-  lm_flags="--beam 128 --lm-weight 0.8 --word-score 0" # chosen on dev, see docs/RESULTS.md
+  lm_flags="--beam 512 --lm-weight 0.8 --word-score 0" # chosen on dev, see docs/RESULTS.md
   for split in test test-other; do
     step "eval-default-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json > \"$out/$split.json.tmp\" && mv \"$out/$split.json.tmp\" \"$out/$split.json\""
     step "eval-default-lm-$split" sh -c "\"$w2v\" eval --model \"$out/checkpoint_best.safetensors\" --data \"$data/$split.tsv\" --json $lm_flags --lm \"$exp/lm-default.arpa\" --lexicon \"$exp/lexicon-default.txt\" > \"$out/$split-lm.json.tmp\" && mv \"$out/$split-lm.json.tmp\" \"$out/$split-lm.json\""
