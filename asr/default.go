@@ -37,7 +37,10 @@ const (
 // embedded model.
 var ErrNoDefaultModel = errors.New("asr: no default model is embedded in this build; pass --model")
 
-var defaultModel = sync.OnceValues(func() (*Model, error) {
+var defaultModel = sync.OnceValues(loadDefaultModel)
+
+// loadDefaultModel reads a new copy of the embedded default model.
+func loadDefaultModel() (*Model, error) {
 	data, err := fs.ReadFile(modelFS, defaultModelPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoDefaultModel
@@ -50,7 +53,7 @@ var defaultModel = sync.OnceValues(func() (*Model, error) {
 		return nil, err
 	}
 	return FromCheckpoint(ck)
-})
+}
 
 // DefaultModel returns the model embedded in the binary (asr/model/
 // default.safetensors), loaded once and shared: do not change its weights.

@@ -35,6 +35,11 @@
 //   - InitLogMel: the same context network and head on 80-bin log-mel
 //     features from package features; nothing is frozen.
 //
+// A fine-tuned model (a checkpoint's path, or InitDefault for the embedded
+// one) can be the starting point too: all of it, head and letters
+// included, trains on with a new optimiser and schedule, which adapts it to
+// new voices or data.
+//
 // Batches are zero-padded to lengths rounded up to whole seconds, so only a
 // few graphs are compiled, with the valid-frame mask passed to the context
 // network. Span masking (MaskProb, MaskLength) acts as augmentation, and for

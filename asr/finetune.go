@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
@@ -39,17 +40,25 @@ const MaxVTLP = 0.2
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
 const maxSkipsInARow = 50
 
+// InitDefault, as FinetuneConfig.Init, starts from the embedded default
+// model (DefaultModel): fine-tuning it on your own data adapts it.
+const InitDefault = "default"
+
 // FinetuneConfig configures Finetune. Zero values mean the defaults named
 // on each field.
 type FinetuneConfig struct {
-	// Init is the starting point: the path of a pretraining checkpoint,
-	// InitScratch or InitLogMel (see those constants). A resumed run takes
-	// it from its checkpoint and may leave it empty.
+	// Init is the starting point: the path of a pretraining checkpoint
+	// (a new head on its encoder), the path of a fine-tuned model (all of
+	// it, to train on: adaptation to new data), InitDefault (the embedded
+	// default model, likewise), InitScratch or InitLogMel (see those
+	// constants). The optimiser and the schedule start afresh. A resumed
+	// run takes it from its checkpoint and may leave it empty.
 	Init string
 	// Encoder is the network for InitScratch and InitLogMel; the zero
 	// value means encoder.Tiny(). A checkpoint brings its own.
 	Encoder encoder.Config
-	// Vocab is the output vocabulary; nil means dataset.DefaultVocab().
+	// Vocab is the output vocabulary; nil means dataset.DefaultVocab(), or
+	// a fine-tuned model's own, which a given one must equal.
 	Vocab *dataset.Vocab
 	// Train and Valid are manifests with .ltr labels beside them. Valid
 	// may be empty: no validation, and no best checkpoint.
@@ -167,9 +176,6 @@ func (c FinetuneConfig) withDefaults() FinetuneConfig {
 	if c.ClipNorm < 0 {
 		c.ClipNorm = 0
 	}
-	if c.Vocab == nil {
-		c.Vocab = dataset.DefaultVocab()
-	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -185,7 +191,7 @@ func (c FinetuneConfig) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("asr: finetune: "+format, a...)) }
 	if d.Init == "" && !d.Resume {
-		bad("no init: want a pretraining checkpoint, %q or %q", InitScratch, InitLogMel)
+		bad("no init: want a pretraining checkpoint, a fine-tuned model, %q, %q or %q", InitDefault, InitScratch, InitLogMel)
 	}
 	if d.Train == "" {
 		bad("no training manifest")
@@ -343,13 +349,7 @@ func (tr *trainer) setup() error {
 		}
 		tr.m, err = FromCheckpoint(ck)
 	} else {
-		initRNG := rand.New(rand.NewPCG(cfg.Seed, 0x1417_4ead))
-		switch cfg.Init {
-		case InitScratch, InitLogMel:
-			tr.m, err = New(cfg.Encoder, cfg.Vocab, cfg.Init, initRNG)
-		default:
-			tr.m, err = FromPretrained(cfg.Init, cfg.Vocab, initRNG)
-		}
+		tr.m, err = initModel(cfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417_4ead)))
 	}
 	if err != nil {
 		return err
@@ -387,6 +387,36 @@ func (tr *trainer) setup() error {
 	}
 	tr.progress = train.NewProgress(cfg.Progress, cfg.MaxSteps, cfg.Quiet)
 	return nil
+}
+
+// initModel makes the model a new run starts from (see FinetuneConfig.Init).
+func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
+	var m *Model
+	switch cfg.Init {
+	case InitScratch, InitLogMel:
+		return New(cfg.Encoder, cfg.Vocab, cfg.Init, rng)
+	case InitDefault:
+		var err error
+		if m, err = loadDefaultModel(); err != nil {
+			return nil, err
+		}
+	default:
+		ck, err := nn.LoadCheckpoint(cfg.Init)
+		if err != nil {
+			return nil, fmt.Errorf("asr: %w", err)
+		}
+		if ck.Meta[nn.MetaKind] != KindASR {
+			return fromPretrained(ck, cfg.Vocab, rng)
+		}
+		if m, err = FromCheckpoint(ck); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Vocab != nil && !slices.Equal(cfg.Vocab.Symbols(), m.Vocab.Symbols()) {
+		return nil, fmt.Errorf("asr: finetune: %s has the vocabulary %q, not the one given (%q); leave the vocabulary out to keep the model's",
+			cfg.Init, m.Vocab.Symbols()[1:], cfg.Vocab.Symbols()[1:])
+	}
+	return m, nil
 }
 
 // restore reads the step, the Adam state and the training state.

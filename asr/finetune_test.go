@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
@@ -395,4 +396,82 @@ func TestFinetuneSkipsBadUpdates(t *testing.T) {
 	if skipRows != 2 {
 		t.Errorf("%d skipped rows in metrics, want 2", skipRows)
 	}
+}
+
+// TestFinetuneFromRecogniser: a fine-tuned model as the init is trained on
+// whole, head included, from exactly its weights, with a new schedule; a
+// vocabulary other than its own is refused; InitDefault starts from the
+// embedded model.
+func TestFinetuneFromRecogniser(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 6, 4)
+	first := FinetuneConfig{
+		Init: InitLogMel, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV,
+		Out: filepath.Join(dir, "first"), MaxSteps: 3, LR: 1e-3, BatchSeconds: 4, Seed: 2, Log: quietLog(nil),
+	}
+	if _, err := Finetune(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	src := train.LastPath(first.Out)
+	var got map[string][]float32
+	capture := func(m *Model) {
+		got = map[string][]float32{}
+		for _, p := range m.Params() {
+			got[p.Name] = slices.Clone(p.Data)
+		}
+	}
+	same := func(want *Model, what string) {
+		t.Helper()
+		if len(got) != len(want.Params()) {
+			t.Fatalf("%s: %d parameters at the start, want %d", what, len(got), len(want.Params()))
+		}
+		for _, p := range want.Params() {
+			if !slices.Equal(got[p.Name], p.Data) {
+				t.Errorf("%s: %s at the start is not the init's", what, p.Name)
+			}
+		}
+	}
+
+	next := FinetuneConfig{
+		Init: src, Train: trainTSV, Valid: trainTSV, Out: filepath.Join(dir, "next"),
+		MaxSteps: 2, LR: 1e-3, BatchSeconds: 4, Seed: 3, Log: quietLog(nil), afterInit: capture,
+	}
+	res, err := Finetune(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(start, "from a fine-tuned model")
+	end, err := Load(train.LastPath(next.Out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 2 || end.Config.Init != InitLogMel || !slices.Equal(end.Vocab.Symbols(), toyVocab(t).Symbols()) {
+		t.Errorf("continued run: %d steps, init %q, vocabulary %q", res.Steps, end.Config.Init, end.Vocab.Symbols())
+	}
+	if slices.Equal(end.HeadW.Data, start.HeadW.Data) || slices.Equal(end.HeadB.Data, start.HeadB.Data) {
+		t.Error("the head did not train")
+	}
+
+	wrong := next
+	wrong.Out, wrong.Vocab, wrong.afterInit = filepath.Join(dir, "wrong"), dataset.DefaultVocab(), nil
+	if _, err := Finetune(context.Background(), wrong); err == nil || !strings.Contains(err.Error(), "vocabulary") {
+		t.Errorf("a vocabulary other than the model's: %v", err)
+	}
+
+	def, err := DefaultModel()
+	if err != nil {
+		t.Skip("no default model embedded")
+	}
+	adapt := FinetuneConfig{
+		Init: InitDefault, Train: trainTSV, Out: filepath.Join(dir, "default"),
+		MaxSteps: 1, LR: 1e-4, BatchSeconds: 4, Seed: 3, Log: quietLog(nil), afterInit: capture,
+	}
+	if _, err := Finetune(context.Background(), adapt); err != nil {
+		t.Fatal(err)
+	}
+	same(def, "from the default model")
 }

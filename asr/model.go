@@ -150,6 +150,11 @@ func FromPretrained(path string, vocab *dataset.Vocab, rng *rand.Rand) (*Model, 
 	if err != nil {
 		return nil, fmt.Errorf("asr: %w", err)
 	}
+	return fromPretrained(ck, vocab, rng)
+}
+
+func fromPretrained(ck *nn.Checkpoint, vocab *dataset.Vocab, rng *rand.Rand) (*Model, error) {
+	path := ck.Path
 	var conf struct {
 		Encoder *encoder.Config `json:"encoder"`
 	}

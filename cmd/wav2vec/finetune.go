@@ -14,9 +14,11 @@ import (
 )
 
 func runFinetune(e *env, args []string) int {
-	fs := newFlags(e, "finetune", "--init CKPT|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
+	fs := newFlags(e, "finetune", "--init CKPT|default|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
 	initFlag := fs.String("init", "", "starting point (required unless --resume): a pretraining checkpoint (its encoder.* tensors and config; "+
 		"the conv feature encoder stays frozen unless --train-features, the whole body for --freeze-steps), "+
+		"a fine-tuned model (all of it trains on, with its own letters and a new optimiser and schedule: adaptation to your data), "+
+		"\"default\" (the embedded default model, likewise), "+
 		"\"scratch\" (the same network with random weights; nothing is frozen, the feature encoder trains too, since random frozen convolutions would be an unfair baseline) "+
 		"or \"logmel\" (the same context network and head on 80-bin log-mel features; nothing is frozen)")
 	trainPath := fs.String("train", "", "training manifest (.tsv) with NAME.ltr beside it (required)")
@@ -68,7 +70,7 @@ func runFinetune(e *env, args []string) int {
 	}
 	switch {
 	case *initFlag == "" && !*resume:
-		return usageErr(e, fs, "--init is required: a pretraining checkpoint, scratch or logmel")
+		return usageErr(e, fs, "--init is required: a pretraining checkpoint, a fine-tuned model, default, scratch or logmel")
 	case *trainPath == "":
 		return usageErr(e, fs, "--train is required")
 	case *validPath == "":
