@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"runtime"
@@ -28,11 +29,11 @@ type decodeFlags struct {
 const autoBeam = asr.DefaultModelBeam
 
 func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
-	lmHelp := "word n-gram language model in the ARPA format, plain or gzipped (wav2vec lm or KenLM's lmplz writes it); none for no LM"
-	lexHelp := "the words a transcript may use, one per line, plain or gzipped (the first field of each line; flashlight's lexicon files serve); none for no lexicon"
+	lmHelp := "word n-gram language model in the ARPA format, plain or gzipped (wav2vec lm or KenLM's lmplz writes it); none for no LM; default for the embedded model's 4-gram"
+	lexHelp := "the words a transcript may use, one per line, plain or gzipped (the first field of each line; flashlight's lexicon files serve); none for no lexicon; default for the embedded model's"
 	if embedded {
-		lmHelp += "; default: the embedded model's 4-gram when no --model is given"
-		lexHelp += "; default: the embedded model's lexicon when no --model is given"
+		lmHelp += ", which is used when no --model is given"
+		lexHelp += ", which is used when no --model is given"
 	}
 	return &decodeFlags{
 		beam:      fs.Int("beam", 0, fmt.Sprintf("beam width of the CTC prefix beam search; 0: greedy decoding without an LM or a lexicon, %d with; 1: greedy", autoBeam)),
@@ -61,17 +62,26 @@ func (d *decodeFlags) check() string {
 // then serve unless the flags name others.
 func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber, error) {
 	opt := asr.Options{Beam: *d.beam, LMWeight: *d.lmWeight, WordScore: *d.wordScore, WindowSeconds: *d.window, OverlapSeconds: *d.overlap}
+	// The embedded LM and lexicon serve when named, or by default for the
+	// embedded model.
+	defLM := *d.lm == "default" || *d.lm == "" && embedded
+	defLex := *d.lexicon == "default" || *d.lexicon == "" && embedded
 	var def asr.Options
-	if embedded {
+	if defLM || defLex {
 		var err error
 		if def, err = asr.DefaultOptions(); err != nil {
 			return nil, err
 		}
+		if def.LM == nil && (*d.lm == "default" || *d.lexicon == "default") {
+			return nil, errors.New("no LM or lexicon is embedded in this build: give --lm and --lexicon files")
+		}
 	}
 	switch *d.lm {
 	case "none":
-	case "":
-		opt.LM = def.LM
+	case "", "default":
+		if defLM {
+			opt.LM = def.LM
+		}
 	default:
 		lm, err := asr.ReadARPAFile(*d.lm)
 		if err != nil {
@@ -81,8 +91,8 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 	}
 	switch *d.lexicon {
 	case "none":
-	case "":
-		if def.Lexicon != nil {
+	case "", "default":
+		if defLex && def.Lexicon != nil {
 			opt.Lexicon = def.Lexicon
 			if opt.LM != nil && opt.LM != def.LM {
 				opt.Lexicon = opt.Lexicon.LookAhead(opt.LM)
@@ -110,7 +120,7 @@ func loadModel(path string) (*asr.Model, error) {
 }
 
 func runTranscribe(e *env, args []string) int {
-	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--beam N] [--lm FILE] [--lm-weight a] [--word-score b] [--lexicon FILE] FILE.wav... (- for stdin)")
+	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
 	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune); default: the model embedded in the binary")
 	format := fs.String("format", "txt", "output: txt (one line per file), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues); a file that fails gets only its error line on stderr")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")

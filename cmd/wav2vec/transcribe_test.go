@@ -81,6 +81,17 @@ func TestTranscribeDefault(t *testing.T) {
 	if code != exitOK || stdout != ref+"\n" {
 		t.Errorf("default decoding: exit %d, %q, want %q\n%s", code, stdout, ref, stderr)
 	}
+	// The same model as a file decodes greedily, unless the embedded LM
+	// and lexicon are asked for by name.
+	model := "../../asr/model/default.safetensors"
+	code, stdout, stderr = runCLI(t, "transcribe", "-q", "--model", model, file)
+	if code != exitOK || stdout != want.Text+"\n" {
+		t.Errorf("--model: exit %d, %q, want greedy's %q\n%s", code, stdout, want.Text, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "transcribe", "-q", "--model", model, "--lm", "default", "--lexicon", "default", file)
+	if code != exitOK || stdout != ref+"\n" {
+		t.Errorf("--model with --lm default --lexicon default: exit %d, %q, want %q\n%s", code, stdout, ref, stderr)
+	}
 }
 
 func TestTranscribe(t *testing.T) {
