@@ -141,6 +141,7 @@ func runTranscribe(e *env, args []string) int {
 	case countStdin(fs.Args()) > 1:
 		return usageErr(e, fs, "- (stdin) may appear only once")
 	}
+	loadStart := time.Now()
 	m, err := loadModel(*model)
 	if err != nil {
 		return fail(e, err)
@@ -150,6 +151,7 @@ func runTranscribe(e *env, args []string) int {
 		return fail(e, err)
 	}
 	start := time.Now()
+	loading := start.Sub(loadStart).Seconds()
 	files := fs.Args()
 	type result struct {
 		r   asr.Result
@@ -202,7 +204,8 @@ func runTranscribe(e *env, args []string) int {
 	wg.Wait()
 	if !*quiet {
 		elapsed := time.Since(start).Seconds()
-		fmt.Fprintf(e.stderr, "wav2vec: transcribed %.1f s of audio in %.1f s (%.1f x realtime)\n", seconds, elapsed, seconds/max(elapsed, 1e-9))
+		fmt.Fprintf(e.stderr, "wav2vec: transcribed %.1f s of audio in %.1f s (%.1f x realtime), after %.1f s loading the model and decoder\n",
+			seconds, elapsed, seconds/max(elapsed, 1e-9), loading)
 	}
 	return code
 }
