@@ -38,7 +38,9 @@
 // A fine-tuned model (a checkpoint's path, or InitDefault for the embedded
 // one) can be the starting point too: all of it, head and letters
 // included, trains on with a new optimiser and schedule, which adapts it to
-// new voices or data.
+// new voices or data. A model fine-tuned from a pretraining checkpoint
+// keeps that init's rules: its conv feature encoder stays frozen unless
+// TrainFeatures, and FreezeSteps and BodyLRScale apply.
 //
 // Batches are zero-padded to lengths rounded up to whole seconds, so only a
 // few graphs are compiled, with the valid-frame mask passed to the context

@@ -307,6 +307,23 @@ func TestFinetuneFreezing(t *testing.T) {
 	if f, b, h := changed(m); f || !b || !h {
 		t.Errorf("after unfreezing: feature encoder changed %t, body %t, head %t; want false, true, true", f, b, h)
 	}
+
+	// Adapting that recogniser (--init with a fine-tuned model) keeps its
+	// feature encoder frozen and trains the rest.
+	adapt := FinetuneConfig{
+		Init: train.LastPath(cfg.Out), Train: trainTSV, Out: filepath.Join(dir, "adapt"),
+		MaxSteps: 2, LR: 1e-3, BatchSeconds: 4, Seed: 3, Log: quietLog(nil),
+	}
+	if _, err := Finetune(context.Background(), adapt); err != nil {
+		t.Fatal(err)
+	}
+	start = m
+	if m, err = Load(train.LastPath(adapt.Out)); err != nil {
+		t.Fatal(err)
+	}
+	if f, b, h := changed(m); f || !b || !h {
+		t.Errorf("adapted: feature encoder changed %t, body %t, head %t; want false, true, true", f, b, h)
+	}
 }
 
 // TestFinetuneBlankOnly: a model that emits only blanks after the warm-up

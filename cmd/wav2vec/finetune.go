@@ -17,7 +17,8 @@ func runFinetune(e *env, args []string) int {
 	fs := newFlags(e, "finetune", "--init CKPT|default|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
 	initFlag := fs.String("init", "", "starting point (required unless --resume): a pretraining checkpoint (its encoder.* tensors and config; "+
 		"the conv feature encoder stays frozen unless --train-features, the whole body for --freeze-steps), "+
-		"a fine-tuned model (all of it trains on, with its own letters and a new optimiser and schedule: adaptation to your data), "+
+		"a fine-tuned model (all of it trains on, with its own letters and a new optimiser and schedule: adaptation to your data; "+
+		"one fine-tuned from a pretraining checkpoint keeps its conv feature encoder frozen unless --train-features), "+
 		"\"default\" (the embedded default model, likewise), "+
 		"\"scratch\" (the same network with random weights; nothing is frozen, the feature encoder trains too, since random frozen convolutions would be an unfair baseline) "+
 		"or \"logmel\" (the same context network and head on 80-bin log-mel features; nothing is frozen)")
