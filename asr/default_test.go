@@ -120,7 +120,7 @@ func fixtureCER(t *testing.T, tr *Transcriber) float64 {
 // in a training voice, one in a held-out voice, one with noise and reverb.
 //
 // The bound guards the model we ship, not the goal: its greedy CER on the
-// recipe's whole test split is 18.6% (docs/RESULTS.md), 26.2% over these
+// recipe's whole test split is 17.9% (docs/RESULTS.md), 24.3% over these
 // three. A model that transcribes them worse than 30% is a regression (a
 // broken embed, a feature or decoding change), and fails here. Decoded
 // with DefaultOptions (the embedded LM and lexicon) they must come out

@@ -4,6 +4,7 @@
 Python 3 standard library only. make_corpus.sh is the entry point; it calls
 
     corpus.py build  --out DIR --seed N --hours H --jobs J [--eval-minutes M ...]
+    corpus.py more   --out DIR --seed N --more-seed M --hours H [--random-share S] --jobs J
     corpus.py worker --out DIR JOB_JSON...     (run by xargs -P, one process per batch)
     corpus.py fixtures --out DIR --dest DIR    (the three test WAVs under testdata/speech)
 
@@ -634,6 +635,31 @@ def cmd_build(args):
     log("all splits done in %.0f s" % (time.time() - t0))
 
 
+def cmd_more(args):
+    """Only an unlabeled split of new renderings: the sentence pools of --seed (so the dev,
+    test and test-other sentences stay out of it), with voices, effects, the order of the
+    training sentences and the random-word sentences drawn from --more-seed."""
+    global RANDOM_SHARE
+    if args.more_seed == args.seed:
+        die("--more-seed must differ from --seed, or the renderings repeat the corpus's")
+    if not 0 <= args.random_share <= 1:
+        die("--random-share must be between 0 and 1")
+    RANDOM_SHARE = args.random_share
+    out = os.path.abspath(args.out)
+    for sub in ("work/tmp", "work/done", "wav"):
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+    check_config(out, {"seed": args.seed, "more_seed": args.more_seed,
+                       "random_share": args.random_share, "sizes_sec": {"unlabeled": args.hours * 3600},
+                       "version": 1})
+    tmp = os.path.join(out, "work", "tmp")
+    for d in os.listdir(tmp):
+        shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+    pools, random_words = build_pools(args.seed)
+    make_noise(out)
+    build_split(out, "unlabeled", args.hours * 3600,
+                Planner(args.more_seed, "unlabeled", pools, random_words), args.jobs)
+
+
 def cmd_fixtures(args):
     """Three short test WAVs from TEST-pool sentences (never used in training)."""
     pools, random_words = build_pools(args.seed)
@@ -686,6 +712,13 @@ def main():
     b.add_argument("--eval-minutes", type=float, default=10.0)
     b.add_argument("--train1h-minutes", type=float, default=60.0)
     b.add_argument("--train10m-minutes", type=float, default=10.0)
+    m = sub.add_parser("more")
+    m.add_argument("--out", required=True)
+    m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--more-seed", type=int, required=True)
+    m.add_argument("--hours", type=float, default=3.0)
+    m.add_argument("--random-share", type=float, default=RANDOM_SHARE)
+    m.add_argument("--jobs", type=int, default=2)
     w = sub.add_parser("worker")
     w.add_argument("--out", required=True)
     w.add_argument("jobs", nargs="*")
@@ -694,7 +727,8 @@ def main():
     fx.add_argument("--dest", required=True)
     fx.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    {"build": cmd_build, "worker": cmd_worker, "fixtures": cmd_fixtures}[args.cmd](args)
+    {"build": cmd_build, "more": cmd_more, "worker": cmd_worker,
+     "fixtures": cmd_fixtures}[args.cmd](args)
 
 
 if __name__ == "__main__":

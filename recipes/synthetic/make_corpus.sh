@@ -4,6 +4,7 @@
 #
 # Usage: recipes/synthetic/make_corpus.sh [--out DIR] [--seed N] [--hours H] [--jobs J]
 #          [--eval-minutes M] [--train1h-minutes M] [--train10m-minutes M] [--fixtures DIR]
+#          [--more-seed N [--random-share S]]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +18,8 @@ eval_min=10
 t1h_min=60
 t10m_min=10
 fixtures=""
+more_seed=""
+random_share=0.2
 
 usage() {
 	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
@@ -24,6 +27,9 @@ usage() {
 Defaults: --out $repo/data/synthetic --seed 1 --hours 3 (unlabeled split) --jobs $jobs
           --eval-minutes 10 (dev, test, test-other each) --train1h-minutes 60
           --train10m-minutes 10. --fixtures DIR writes the three test WAVs and exits.
+          --more-seed N makes only an unlabeled split of --hours of new renderings (voices,
+          effects, random-word sentences from N; sentences from --seed's training pool, so
+          the evaluation sentences stay out), with --random-share (0.2) random-word sentences.
 EOF
 }
 
@@ -40,6 +46,8 @@ while [[ $# -gt 0 ]]; do
 	--train1h-minutes) need_val "$@"; num "$1" "$2"; t1h_min="$2"; shift 2 ;;
 	--train10m-minutes) need_val "$@"; num "$1" "$2"; t10m_min="$2"; shift 2 ;;
 	--fixtures) need_val "$@"; fixtures="$2"; shift 2 ;;
+	--more-seed) need_val "$@"; [[ "$2" =~ ^[0-9]+$ ]] || { echo "make_corpus: --more-seed: not an integer: $2" >&2; exit 2; }; more_seed="$2"; shift 2 ;;
+	--random-share) need_val "$@"; num "$1" "$2"; random_share="$2"; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "make_corpus: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -86,8 +94,15 @@ if git -C "$out" rev-parse --is-inside-work-tree >/dev/null 2>&1 && [[ ! -e "$ou
 	printf '*\n' >"$out/.gitignore"
 fi
 
-echo "make_corpus: out $out seed $seed hours $hours jobs $jobs" >&2
 start=$(date +%s)
+if [[ -n "$more_seed" ]]; then
+	echo "make_corpus: out $out seed $seed more-seed $more_seed hours $hours random-share $random_share jobs $jobs" >&2
+	python3 "$here/corpus.py" more --out "$out" --seed "$seed" --more-seed "$more_seed" --hours "$hours" \
+		--random-share "$random_share" --jobs "$jobs"
+	echo "make_corpus: finished in $(($(date +%s) - start)) s; manifest in $out" >&2
+	exit 0
+fi
+echo "make_corpus: out $out seed $seed hours $hours jobs $jobs" >&2
 python3 "$here/corpus.py" build --out "$out" --seed "$seed" --hours "$hours" --jobs "$jobs" \
 	--eval-minutes "$eval_min" --train1h-minutes "$t1h_min" --train10m-minutes "$t10m_min"
 echo "make_corpus: finished in $(($(date +%s) - start)) s; manifests in $out" >&2
