@@ -609,17 +609,24 @@ def check_config(out, cfg):
         write_atomic(p, text)
 
 
-def cmd_build(args):
-    out = os.path.abspath(args.out)
+def prepare_out(out):
+    """Makes the corpus folders and clears temporary files left by an interrupted run; returns
+    the absolute path."""
+    out = os.path.abspath(out)
     for sub in ("work/tmp", "work/done", "wav"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
+    tmp = os.path.join(out, "work", "tmp")
+    for d in os.listdir(tmp):
+        shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+    return out
+
+
+def cmd_build(args):
+    out = prepare_out(args.out)
     sizes = {"test-other": args.eval_minutes * 60, "test": args.eval_minutes * 60,
              "dev": args.eval_minutes * 60, "train-1h": args.train1h_minutes * 60,
              "train-10m": args.train10m_minutes * 60, "unlabeled": args.hours * 3600}
     check_config(out, {"seed": args.seed, "sizes_sec": sizes, "version": 1})
-    tmp = os.path.join(out, "work", "tmp")
-    for d in os.listdir(tmp):  # left by an interrupted run
-        shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
     t0 = time.time()
     pools, random_words = build_pools(args.seed)
     log("sentences: %s; %d random-word vocabulary"
@@ -645,15 +652,10 @@ def cmd_more(args):
     if not 0 <= args.random_share <= 1:
         die("--random-share must be between 0 and 1")
     RANDOM_SHARE = args.random_share
-    out = os.path.abspath(args.out)
-    for sub in ("work/tmp", "work/done", "wav"):
-        os.makedirs(os.path.join(out, sub), exist_ok=True)
+    out = prepare_out(args.out)
     check_config(out, {"seed": args.seed, "more_seed": args.more_seed,
                        "random_share": args.random_share, "sizes_sec": {"unlabeled": args.hours * 3600},
                        "version": 1})
-    tmp = os.path.join(out, "work", "tmp")
-    for d in os.listdir(tmp):
-        shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
     pools, random_words = build_pools(args.seed)
     make_noise(out)
     build_split(out, "unlabeled", args.hours * 3600,

@@ -40,10 +40,6 @@ func run(from, out string) error {
 	if err != nil {
 		return err
 	}
-	meta := make(map[string]string, len(ck.Meta))
-	for k, v := range ck.Meta {
-		meta[k] = v
-	}
-	delete(meta, nn.MetaOptimizer) // the Adam step counts; the moments are the extra tensors
-	return nn.SaveCheckpoint(out, m.Params(), nil, meta)
+	delete(ck.Meta, nn.MetaOptimizer) // the Adam step counts; the moments are the extra tensors
+	return nn.SaveCheckpoint(out, m.Params(), nil, ck.Meta)
 }
