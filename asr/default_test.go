@@ -2,10 +2,14 @@ package asr
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"runtime/metrics"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wav2vec-go/wav2vec/audio"
 )
@@ -85,6 +89,22 @@ func defaultTranscriber(tb testing.TB) *Transcriber {
 	return tr
 }
 
+// defaultDecoder is the embedded model with its default decoding (the
+// embedded LM and lexicon, what `wav2vec transcribe` does).
+func defaultDecoder(tb testing.TB) *Transcriber {
+	tb.Helper()
+	m := defaultTranscriber(tb).Model()
+	opt, err := DefaultOptions()
+	if err != nil || opt.LM == nil {
+		tb.Skipf("no default LM embedded (%v)", err)
+	}
+	tr, err := NewTranscriber(m, opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
 // fixtureCER transcribes the recipe's three test WAVs and returns the CER
 // over them.
 func fixtureCER(t *testing.T, tr *Transcriber) float64 {
@@ -152,21 +172,7 @@ func TestDefaultModelFixtures(t *testing.T) {
 // LM and lexicon, what `wav2vec transcribe` does).
 func BenchmarkDefaultModel(b *testing.B) {
 	b.Run("greedy", func(b *testing.B) { benchFixtures(b, defaultTranscriber(b)) })
-	b.Run("lm", func(b *testing.B) {
-		m, err := DefaultModel()
-		if err != nil {
-			b.Skip("no default model embedded")
-		}
-		opt, err := DefaultOptions()
-		if err != nil || opt.LM == nil {
-			b.Skipf("no default LM embedded (%v)", err)
-		}
-		tr, err := NewTranscriber(m, opt)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchFixtures(b, tr)
-	})
+	b.Run("lm", func(b *testing.B) { benchFixtures(b, defaultDecoder(b)) })
 }
 
 func benchFixtures(b *testing.B, tr *Transcriber) {
@@ -192,4 +198,63 @@ func benchFixtures(b *testing.B, tr *Transcriber) {
 		}
 	}
 	b.ReportMetric(seconds*float64(b.N)/b.Elapsed().Seconds(), "x-realtime")
+}
+
+// BenchmarkTranscribeLong streams 1, 10 and 60 minutes of speech (the three
+// fixtures and half a second of silence after each, repeated) through the
+// embedded model with its default decoding, as `wav2vec transcribe` does,
+// and reports the speed and the peak of the memory the Go runtime holds
+// from the system (runtime/metrics: all its memory classes less the heap
+// pages returned to the system, sampled every 10 ms; RSS follows it
+// closely).
+func BenchmarkTranscribeLong(b *testing.B) {
+	tr := defaultDecoder(b)
+	var clip []float32
+	for _, name := range []string{"clear_train_voice", "heldout_voice", "noisy_reverb"} {
+		x, err := audio.ReadFile("../testdata/speech/" + name + ".wav")
+		if err != nil {
+			b.Fatal(err)
+		}
+		clip = append(append(clip, x...), make([]float32, audio.SampleRate/2)...)
+	}
+	for _, minutes := range []int{1, 10, 60} {
+		b.Run(fmt.Sprintf("%dmin", minutes), func(b *testing.B) {
+			n := int64(minutes) * 60 * audio.SampleRate
+			var peak uint64
+			stop := sampleTotalMemory(&peak)
+			for b.Loop() {
+				if _, err := tr.Stream(newSynthWAV(clip, n), func(Segment) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			stop()
+			b.ReportMetric(float64(n)/audio.SampleRate*float64(b.N)/b.Elapsed().Seconds(), "x-realtime")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+		})
+	}
+}
+
+// sampleTotalMemory records in *peak the largest memory the runtime holds
+// from the system until the returned function is called.
+func sampleTotalMemory(peak *uint64) (stop func()) {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			metrics.Read(s)
+			*peak = max(*peak, s[0].Value.Uint64()-s[1].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

@@ -62,17 +62,22 @@
 // # Transcribing
 //
 // A Transcriber (NewTranscriber) turns 16 kHz samples (Transcribe) or a WAV
-// stream (TranscribeReader) into a Result: the text and each word with its
-// start and end in seconds. Inputs longer than a window (30 s) go through
-// the network in windows that overlap by 3 s; each window keeps the frames
-// of its centre part, and the frame-level log probabilities are stitched
-// before decoding, so no word is lost or doubled at a seam: the result is
-// that of the whole-file run, since every kept frame sees at least the
-// context network's reach (0.5 s) of real audio on each side. Memory is
-// bounded by a window's activations plus the samples and the log
-// probabilities of the whole input. A file transcribed alone and inside a
-// padded batch (TranscribeBatch) gives the same text. Evaluate scores a
-// labelled manifest; WriteResult writes txt, json, srt or vtt.
+// stream (TranscribeReader, Stream) into a Result: the text and each word
+// with its start and end in seconds. Inputs longer than a window (30 s) go
+// through the network in windows that overlap by 3 s; each window keeps the
+// frames of its centre part, so every kept frame sees at least the context
+// network's reach of real audio on each side and the frames are those of
+// the whole-file run. The frames are decoded in segments of at most a
+// window, each cut in the middle of the longest pause (a run of frames
+// whose best symbol is the blank or "|"), and decoded on its own: a
+// segment's words start and end sentences for the LM. Stream reads a
+// seekable WAV stream twice for its normalisation and once to transcribe
+// it, and hands over each Segment as soon as it is final, so memory is
+// bounded by a window whatever the input's length; Transcribe does the same
+// from samples in memory. A file transcribed alone and inside a padded
+// batch (TranscribeBatch) gives the same text. Evaluate scores a labelled
+// manifest; a Writer (or WriteResult) writes txt, json, srt or vtt, one
+// document per input, segment by segment.
 //
 // # Decoding
 //

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
@@ -40,7 +40,7 @@ type validSet struct {
 	cache  *progCache
 }
 
-func openValidSet(path string, m *Model, batchSeconds float64, warn func(string, error)) (*validSet, error) {
+func openValidSet(path string, m *Model, batchSeconds float64, warn func(string, error), mismatch func(*dataset.CountError)) (*validSet, error) {
 	man, labels, err := readLabeled(path, m.Vocab)
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func openValidSet(path string, m *Model, batchSeconds float64, warn func(string,
 		v.refs = append(v.refs, dataset.LettersToWords(l))
 	}
 	v.loader, err = dataset.NewLoader(man, labels, dataset.LoaderConfig{
-		Mode: dataset.Finetune, MaxBatchSeconds: batchSeconds, MinSamples: max(640, m.MinSamples()), Warn: warn,
+		Mode: dataset.Finetune, MaxBatchSeconds: batchSeconds, MinSamples: max(640, m.MinSamples()), Warn: warn, Mismatch: mismatch,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("asr: %s: %w", path, err)
@@ -178,20 +178,15 @@ func Evaluate(ctx context.Context, t *Transcriber, manifest string, workers int)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				x, err := audio.ReadFile(man.FullPath(i))
-				if err != nil {
-					outs[i].err = fmt.Errorf("asr: %s line %d: %w", manifest, man.Line(i), err)
-					continue
-				}
-				outs[i].seconds = float64(len(x)) / audio.SampleRate
-				r, err := t.Transcribe(x)
+				r, err := transcribeFile(t, man.FullPath(i))
 				switch {
 				case errors.Is(err, ErrTooShortAudio):
 					outs[i].short = true
+					outs[i].seconds = r.Duration
 				case err != nil:
-					outs[i].err = fmt.Errorf("asr: %s: %w", man.FullPath(i), err)
+					outs[i].err = fmt.Errorf("asr: %s line %d: %w", manifest, man.Line(i), err)
 				}
-				outs[i].hyp = r.Text
+				outs[i].seconds, outs[i].hyp = r.Duration, r.Text
 			}
 		}()
 	}
@@ -228,6 +223,26 @@ feed:
 	res.WER, res.CER = CorpusRate(res.Words), CorpusRate(res.Chars)
 	if res.AudioSeconds > 0 {
 		res.RTF = time.Since(start).Seconds() / res.AudioSeconds
+	}
+	return res, nil
+}
+
+// transcribeFile transcribes the WAV file at path in memory bounded by a
+// window (see Stream). Errors name the path; audio too short for the model
+// gives its duration with an error wrapping ErrTooShortAudio.
+func transcribeFile(t *Transcriber, path string) (Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close() // read-only: Close loses nothing
+	res := Result{}
+	res.Duration, err = t.Stream(f, collect(&res))
+	if errors.Is(err, ErrTooShortAudio) {
+		return Result{Duration: res.Duration}, err
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return res, nil
 }

@@ -134,8 +134,10 @@ type FinetuneConfig struct {
 	afterInit func(*Model)
 	// poison, in tests, puts a NaN into the input of the batches it picks.
 	poison func(step int) bool
-	// Log receives warnings (skipped utterances, a model that emits only
-	// blanks); nil means slog's default logger.
+	// Log receives warnings (skipped utterances, manifest sample counts
+	// that differ from the files', a model that emits only blanks) and
+	// the temporary files of a killed run removed at the start; nil means
+	// slog's default logger.
 	Log *slog.Logger
 }
 
@@ -234,7 +236,7 @@ type FinetuneResult struct {
 	Steps           int        // updates done in total (resumed ones included)
 	Interrupted     bool       // the context was cancelled; checkpoint_last holds the state
 	SkippedUpdates  int        // updates skipped for a non-finite loss or gradient
-	SkippedUtts     int        // utterances left out: labels longer than their frames
+	SkippedUtts     int        // utterances left out, each once: file missing, unreadable, too short or long, label longer than its frames
 	Valid           ValidStats // the last validation (zero without a valid set)
 	BestScore       float64    // best validation score (CER + WER/1000), +Inf if none
 	BlankOnlyWarned bool       // a validation after warm-up gave only empty hypotheses
@@ -243,12 +245,16 @@ type FinetuneResult struct {
 // trainState is what checkpoint_last records to resume (metadata
 // "train_state").
 type trainState struct {
-	Epoch          int     `json:"epoch"`
-	Position       int     `json:"position"` // next batch of the epoch's plan
-	RNG            []byte  `json:"rng"`      // the span-mask PCG
-	SkippedUpdates int     `json:"skipped_updates"`
-	SkippedUtts    int     `json:"skipped_utterances"`
-	BestScore      float64 `json:"best_score"`
+	Epoch          int    `json:"epoch"`
+	Position       int    `json:"position"` // next batch of the epoch's plan
+	RNG            []byte `json:"rng"`      // the span-mask PCG
+	SkippedUpdates int    `json:"skipped_updates"`
+	SkippedUtts    int    `json:"skipped_utterances"`
+	// The training and validation manifest rows counted in SkippedUtts,
+	// so that a resumed run counts each once; absent in older checkpoints.
+	SkippedRows      []int   `json:"skipped_rows,omitempty"`
+	SkippedValidRows []int   `json:"skipped_valid_rows,omitempty"`
+	BestScore        float64 `json:"best_score"`
 	// Settings are the run's; absent in checkpoints written before they
 	// were recorded.
 	Settings *RunSettings `json:"settings,omitempty"`
@@ -304,18 +310,21 @@ type trainer struct {
 	step     int
 	st       trainState
 	res      FinetuneResult
-	warned   map[int]bool
 }
 
 // Finetune fine-tunes a CTC recogniser as cfg says, writing metrics and
 // checkpoints into cfg.Out. When ctx is cancelled it saves checkpoint_last
-// and returns with Interrupted set and no error.
+// and returns with Interrupted set and no error. It starts by removing the
+// temporary files a killed run left in cfg.Out, and by reading the header
+// of every manifest row's file: a row that cannot be used is skipped and
+// counted once in SkippedUtts, and one whose sample count differs from its
+// file's header is reported and used with the file's count.
 func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	tr := &trainer{cfg: cfg, warned: map[int]bool{}, cache: newProgCache(6)}
+	tr := &trainer{cfg: cfg, cache: newProgCache(6)}
 	defer tr.cache.close()
 	if err := tr.setup(); err != nil {
 		return nil, err
@@ -330,18 +339,26 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 	}
 	tr.res.Steps = tr.step
 	tr.res.SkippedUpdates = tr.st.SkippedUpdates
-	tr.res.SkippedUtts = tr.st.SkippedUtts
+	tr.res.SkippedUtts = tr.noteSkips()
 	tr.res.BestScore = tr.saver.Best()
 	return &tr.res, nil
 }
 
-// setup builds or restores the model, the optimiser and the data.
+// setup removes the temporary files a killed run left in the output
+// folder, and builds or restores the model, the optimiser and the data.
 func (tr *trainer) setup() error {
 	cfg := tr.cfg
+	removed, err := train.RemoveTemps(cfg.Out)
+	if len(removed) > 0 {
+		cfg.Log.Info("asr: removed the temporary files an interrupted run left", "dir", cfg.Out,
+			"files", len(removed), "bytes", removed.Bytes(), "removed", removed.String())
+	}
+	if err != nil { // housekeeping only: the run can go on
+		cfg.Log.Warn(err.Error())
+	}
 	tr.pcg = rand.NewPCG(cfg.Seed, 0xf1e7_0e5a)
 	tr.rng = rand.New(tr.pcg)
 	var ck *nn.Checkpoint
-	var err error
 	if cfg.Resume {
 		ck, err = nn.LoadCheckpoint(train.LastPath(cfg.Out))
 		if err != nil {
@@ -436,10 +453,15 @@ func (tr *trainer) restore(ck *nn.Checkpoint) error {
 	return nil
 }
 
-// openData reads the manifests and labels.
+// openData reads the manifests and labels, checking every row's sample
+// count against its file's header (a wrong count is reported and the
+// file's used), and gives a resumed run's skipped rows back to the loaders.
 func (tr *trainer) openData() error {
 	cfg := tr.cfg
 	warn := func(path string, err error) { cfg.Log.Warn("asr: skipping utterance", "file", path, "err", err) }
+	mismatch := func(err *dataset.CountError) {
+		cfg.Log.Warn("asr: the manifest's sample count differs from the file's; using the file's", "err", err)
+	}
 	man, labels, err := readLabeled(cfg.Train, tr.m.Vocab)
 	if err != nil {
 		return err
@@ -447,17 +469,32 @@ func (tr *trainer) openData() error {
 	tr.loader, err = dataset.NewLoader(man, labels, dataset.LoaderConfig{
 		Mode: dataset.Finetune, MaxBatchSeconds: cfg.BatchSeconds, Shuffle: true, Seed: cfg.Seed,
 		MinSamples: max(640, tr.m.MinSamples()), Warn: warn,
+		Mismatch: mismatch,
 	})
 	if err != nil {
 		return fmt.Errorf("asr: %s: %w", cfg.Train, err)
 	}
+	tr.loader.MarkSkipped(tr.st.SkippedRows)
 	if cfg.Valid != "" {
-		tr.valid, err = openValidSet(cfg.Valid, tr.m, cfg.BatchSeconds, warn)
+		tr.valid, err = openValidSet(cfg.Valid, tr.m, cfg.BatchSeconds, warn, mismatch)
 		if err != nil {
 			return err
 		}
+		tr.valid.loader.MarkSkipped(tr.st.SkippedValidRows)
 	}
+	tr.noteSkips()
 	return nil
+}
+
+// noteSkips records in the training state the rows the training and
+// validation loaders have left out so far, and returns how many they are.
+func (tr *trainer) noteSkips() int {
+	tr.st.SkippedRows, tr.st.SkippedValidRows = tr.loader.Skipped(), nil
+	if tr.valid != nil {
+		tr.st.SkippedValidRows = tr.valid.loader.Skipped()
+	}
+	tr.st.SkippedUtts = len(tr.st.SkippedRows) + len(tr.st.SkippedValidRows)
+	return tr.st.SkippedUtts
 }
 
 // readLabeled reads a manifest and its .ltr labels, encoded with vocab.
@@ -584,7 +621,7 @@ func (tr *trainer) loop(ctx context.Context) error {
 		if tr.step%cfg.LogEvery == 0 || tr.step == cfg.MaxSteps {
 			row := map[string]any{"step": tr.step, "loss": lossSum / float64(lossN), "grad_norm": normSum / float64(lossN),
 				"lr": tr.sched.LR(tr.step), "audio_seconds": secSum, "skipped_updates": tr.st.SkippedUpdates,
-				"skipped_utterances": tr.st.SkippedUtts, "body_frozen": tr.m.Config.Init == InitPretrained && tr.step <= cfg.FreezeSteps}
+				"skipped_utterances": tr.noteSkips(), "body_frozen": tr.m.Config.Init == InitPretrained && tr.step <= cfg.FreezeSteps}
 			if err := tr.metrics.Write(row); err != nil {
 				return err
 			}
@@ -621,12 +658,9 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 		x := b.Audio[r*b.T : r*b.T+b.Lengths[r]]
 		frames := tr.m.Frames(len(x))
 		if need := nn.CTCMinFrames(b.Labels[r]); frames < need {
-			tr.st.SkippedUtts++
-			if idx := b.Indices[r]; !tr.warned[idx] {
-				tr.warned[idx] = true
-				tr.cfg.Log.Warn("asr: skipping an utterance whose label is longer than its frames",
-					"manifest", tr.cfg.Train, "row", idx+1, "frames", frames, "label_frames", need)
-			}
+			idx := b.Indices[r]
+			tr.loader.Skip(idx, fmt.Errorf("asr: %s line %d: the label is longer than its frames: it needs %d, the audio gives %d",
+				dataset.LabelPath(tr.cfg.Train, "ltr"), idx+1, need, frames))
 			continue
 		}
 		rows = append(rows, x)
@@ -697,6 +731,7 @@ func (tr *trainer) meta() (map[string]string, error) {
 	if err := nn.PutMetaJSON(meta, nn.MetaStep, tr.step); err != nil {
 		return nil, err
 	}
+	tr.noteSkips()
 	tr.st.RNG, err = tr.pcg.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("asr: %w", err)

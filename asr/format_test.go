@@ -3,6 +3,8 @@ package asr
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -58,18 +60,68 @@ func TestCues(t *testing.T) {
 		words = append(words, Word{"W", s, s + 0.2})
 	}
 	words = append(words, Word{"LATE", 100, 101})
-	cs := cues(words)
+	var b bytes.Buffer
+	if err := WriteResult(&b, FormatSRT, "", Result{Words: words}); err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(strings.TrimSuffix(b.String(), "\n\n"), "\n\n")
 	n := 0
-	for i, c := range cs {
-		n += len(c)
-		if len(c) > cueMaxWords || c[len(c)-1].End-c[0].Start > cueMaxSeconds {
-			t.Errorf("cue %d too long: %v", i, c)
+	for i, blk := range blocks {
+		lines := strings.Split(blk, "\n")
+		if len(lines) != 3 || lines[0] != strconv.Itoa(i+1) {
+			t.Fatalf("cue %d: %q", i, blk)
+		}
+		var s0, s1 float64
+		fmt.Sscanf(strings.ReplaceAll(lines[1], ",", "."), "00:%f --> 00:%f", &s0, &s1)
+		k := len(strings.Fields(lines[2]))
+		n += k
+		if k > cueMaxWords || s1-s0 > cueMaxSeconds+1e-9 {
+			t.Errorf("cue %d too long: %q", i, blk)
 		}
 	}
-	if n != len(words) || cs[len(cs)-1][0].Text != "LATE" || len(cs[len(cs)-1]) != 1 {
-		t.Errorf("cues %v", cs)
+	if n != len(words) || blocks[len(blocks)-1] != fmt.Sprintf("%d\n00:01:40,000 --> 00:01:41,000\nLATE", len(blocks)) {
+		t.Errorf("cues %q", blocks)
 	}
 	if got := timestamp(3725.0416, ","); got != "01:02:05,042" {
 		t.Errorf("timestamp %s", got)
+	}
+}
+
+// TestWriterSegments checks that a transcript written segment by segment is
+// the document written whole.
+func TestWriterSegments(t *testing.T) {
+	var words []Word
+	var texts []string
+	for i := range 40 {
+		s := 0.45 * float64(i)
+		if i%9 == 8 {
+			s += 1.5 // a pause
+		}
+		w := fmt.Sprintf("W%d", i)
+		words = append(words, Word{w, s, s + 0.3})
+		texts = append(texts, w)
+	}
+	whole := Result{Text: strings.Join(texts, " "), Words: words, Duration: 30}
+	for _, format := range Formats {
+		var want, got bytes.Buffer
+		if err := WriteResult(&want, format, "x.wav", whole); err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWriter(&got, format, "x.wav")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cut := range [][2]int{{0, 5}, {5, 5}, {5, 23}, {23, 40}} {
+			seg := Segment{Text: strings.Join(texts[cut[0]:cut[1]], " "), Words: words[cut[0]:cut[1]]}
+			if err := w.WriteSegment(seg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(30); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s in segments:\n%s\nwhole:\n%s", format, got.String(), want.String())
+		}
 	}
 }

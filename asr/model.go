@@ -1,6 +1,8 @@
 package asr
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -164,6 +166,9 @@ func fromPretrained(ck *nn.Checkpoint, vocab *dataset.Vocab, rng *rand.Rand) (*M
 	if conf.Encoder == nil {
 		return nil, fmt.Errorf("asr: pretrained checkpoint %s: its config has no \"encoder\" entry", path)
 	}
+	if err := checkConfig(ck, ModelConfig{Encoder: *conf.Encoder, Init: InitPretrained}, false); err != nil {
+		return nil, err
+	}
 	if vocab == nil {
 		vocab = dataset.DefaultVocab()
 	}
@@ -218,9 +223,12 @@ func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
 		}
 		return nil, fmt.Errorf("asr: %s: checkpoint kind %q, want %q%s", ck.Path, kind, KindASR, hint)
 	}
-	var conf ModelConfig
-	if err := ck.MetaJSON(nn.MetaConfig, &conf); err != nil {
-		return nil, fmt.Errorf("asr: %w", err)
+	conf, err := readConfig(ck)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(ck, conf, true); err != nil {
+		return nil, err
 	}
 	vocab, err := dataset.NewVocab(conf.Vocab)
 	if err != nil {
@@ -248,6 +256,82 @@ func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
 		return nil, fmt.Errorf("asr: %s lacks the tensors %s", ck.Path, strings.Join(missing, ", "))
 	}
 	return m, nil
+}
+
+// maxVocab bounds the symbols of a checkpoint's vocabulary (a letter
+// vocabulary has about 30, a BPE one tens of thousands).
+const maxVocab = 1 << 16
+
+// checkpointConfig is ModelConfig with the vocabulary left undecoded.
+type checkpointConfig struct {
+	Encoder encoder.Config  `json:"encoder"`
+	Vocab   json.RawMessage `json:"vocab"`
+	Init    string          `json:"init"`
+}
+
+// readConfig decodes a checkpoint's config, counting the symbols of its
+// vocabulary before it decodes them: a vocabulary beyond maxVocab is
+// refused without being built.
+func readConfig(ck *nn.Checkpoint) (ModelConfig, error) {
+	var raw checkpointConfig
+	if err := ck.MetaJSON(nn.MetaConfig, &raw); err != nil {
+		return ModelConfig{}, fmt.Errorf("asr: %w", err)
+	}
+	conf := ModelConfig{Encoder: raw.Encoder, Init: raw.Init}
+	if len(raw.Vocab) == 0 || string(raw.Vocab) == "null" {
+		return conf, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.Vocab))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return ModelConfig{}, fmt.Errorf("asr: %s: config: vocab is not a list of strings", ck.Path)
+	}
+	var syms []string
+	for dec.More() {
+		if len(syms) == maxVocab {
+			return ModelConfig{}, fmt.Errorf("asr: %s: config: a vocab of more than %d symbols is beyond the limit", ck.Path, maxVocab)
+		}
+		var s string
+		if err := dec.Decode(&s); err != nil {
+			return ModelConfig{}, fmt.Errorf("asr: %s: config: vocab symbol %d: %w", ck.Path, len(syms), err)
+		}
+		syms = append(syms, s)
+	}
+	conf.Vocab = syms
+	return conf, nil
+}
+
+// checkConfig checks the model config of a checkpoint (its head too, with
+// head) against the limits of its fields and against the file's tensors,
+// before anything the size of the model is allocated: a damaged or
+// doctored config gives an error naming the file and the field, never a
+// model built to its claims.
+func checkConfig(ck *nn.Checkpoint, conf ModelConfig, head bool) error {
+	var errs []error
+	if err := conf.Encoder.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch conf.Init {
+	case "", InitPretrained, InitScratch, InitLogMel:
+	default:
+		errs = append(errs, fmt.Errorf("unknown init %.40q", conf.Init))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("asr: %s: config: %w", ck.Path, errors.Join(errs...))
+	}
+	want := conf.Encoder.ParamShapes()
+	own := []string{"encoder."}
+	if head {
+		v := nn.Dim{Size: len(conf.Vocab) + 1, Field: "vocab (with the blank)"}
+		dim := nn.Dim{Size: conf.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
+		want = append(want,
+			nn.ParamShape{Name: headWeight, Dims: []nn.Dim{v, dim, {Size: 1}}},
+			nn.ParamShape{Name: headBias, Dims: []nn.Dim{v}})
+		own = append(own, "asr.")
+	}
+	if err := ck.CheckShapes(want, own...); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	return nil
 }
 
 // Meta returns the checkpoint metadata that describes the model: kind and

@@ -63,6 +63,11 @@ type Transcriber struct {
 	idle []*progCache
 }
 
+// ErrOptions is wrapped by NewTranscriber's errors about the options
+// themselves (a negative beam, a window too short for its overlap, an
+// overlap too short for the model), as opposed to the model or the lexicon.
+var ErrOptions = errors.New("asr: invalid options")
+
 // NewTranscriber checks opt against the model and returns a Transcriber.
 func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 	if m == nil {
@@ -76,13 +81,13 @@ func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 	}
 	switch {
 	case opt.Beam < 0:
-		return nil, fmt.Errorf("asr: beam %d is negative", opt.Beam)
+		return nil, fmt.Errorf("%w: beam %d is negative", ErrOptions, opt.Beam)
 	case !(opt.WindowSeconds > 0) || math.IsInf(opt.WindowSeconds, 0):
-		return nil, fmt.Errorf("asr: window of %g s: want a positive length", opt.WindowSeconds)
+		return nil, fmt.Errorf("%w: window of %g s: want a positive length", ErrOptions, opt.WindowSeconds)
 	case !(opt.OverlapSeconds > 0) || math.IsInf(opt.OverlapSeconds, 0):
-		return nil, fmt.Errorf("asr: overlap of %g s: want a positive length", opt.OverlapSeconds)
+		return nil, fmt.Errorf("%w: overlap of %g s: want a positive length", ErrOptions, opt.OverlapSeconds)
 	case math.IsNaN(opt.LMWeight) || math.IsNaN(opt.WordScore) || math.IsInf(opt.LMWeight, 0) || math.IsInf(opt.WordScore, 0):
-		return nil, errors.New("asr: LM weight and word score must be finite")
+		return nil, fmt.Errorf("%w: LM weight and word score must be finite", ErrOptions)
 	}
 	if (opt.LM != nil || opt.Lexicon != nil) && opt.Beam <= 1 {
 		opt.Beam = DefaultBeam
@@ -165,55 +170,78 @@ func (t *Transcriber) logProbs(x []float32) (lp []float32, frames int, err error
 }
 
 // Decode turns a frames x V log-probability matrix of this model into a
-// Result, greedily or with the beam search the options ask for. duration
-// (seconds) clamps the word times.
+// Result, greedily or with the beam search the options ask for, as one
+// segment however long it is (Transcribe and Stream cut long inputs into
+// segments first). duration (seconds) clamps the word times.
 func (t *Transcriber) Decode(lp []float32, frames int, duration float64) Result {
 	m := t.m
-	V := m.Vocab.Size()
-	var tokens []Token
-	if t.opt.Beam > 1 {
-		tokens, _ = BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, BeamOptions{
-			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
-			Lexicon: t.opt.Lexicon,
-		})
-	} else {
-		tokens = GreedyAlign(lp, frames, V, m.Vocab.Blank())
-	}
-	ids := TokenIDs(tokens)
+	tokens := t.decode(lp, frames)
 	return Result{
-		Text:     Transcript(ids, m.symbols, m.boundary),
+		Text:     Transcript(TokenIDs(tokens), m.symbols, m.boundary),
 		Words:    Words(tokens, m.symbols, m.boundary, m.FrameSeconds(), duration),
 		Duration: duration,
 	}
 }
 
+// decode returns the tokens of a frames x V matrix, decoded as the options
+// ask.
+func (t *Transcriber) decode(lp []float32, frames int) []Token {
+	m := t.m
+	V := m.Vocab.Size()
+	if t.opt.Beam > 1 {
+		tokens, _ := BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, BeamOptions{
+			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
+			Lexicon: t.opt.Lexicon,
+		})
+		return tokens
+	}
+	return GreedyAlign(lp, frames, V, m.Vocab.Blank())
+}
+
 // Transcribe transcribes samples: 16 kHz mono float32, nominally in
 // [-1, 1] (they are normalised first, so the scale does not matter). Audio
 // shorter than the model's MinSamples gives an error wrapping
-// ErrTooShortAudio. Long inputs are computed in overlapping windows.
+// ErrTooShortAudio. Long inputs are computed in overlapping windows and
+// decoded in segments (see Stream); beyond the samples and their normalised
+// copy, memory is bounded by a window.
 func (t *Transcriber) Transcribe(samples []float32) (Result, error) {
-	lp, frames, err := t.LogProbs(samples)
-	if err != nil {
+	duration := float64(len(samples)) / audio.SampleRate
+	res := Result{Duration: duration}
+	if err := t.m.checkLength(len(samples)); err != nil {
 		return Result{}, err
 	}
-	return t.Decode(lp, frames, float64(len(samples))/audio.SampleRate), nil
+	if err := t.run(&sliceReader{normalized(samples)}, len(samples), duration, collect(&res)); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
-// TranscribeReader decodes a WAV stream (any rate and channel count that
-// the audio package reads; it is mixed down and resampled to 16 kHz) and
-// transcribes it. r need not be seekable.
+// TranscribeReader transcribes a WAV stream (any rate and channel count that
+// the audio package reads; it is mixed down and resampled to 16 kHz). When
+// r is an io.ReadSeeker (an *os.File, a bytes.Reader) it goes through
+// Stream, in memory bounded by a window; otherwise it is decoded whole
+// first.
 func (t *Transcriber) TranscribeReader(r io.Reader) (Result, error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		var res Result
+		d, err := t.Stream(rs, collect(&res))
+		if err != nil {
+			return Result{}, err
+		}
+		res.Duration = d
+		return res, nil
+	}
 	x, _, err := audio.Decode(r)
 	if err != nil {
 		return Result{}, err
 	}
 	duration := float64(len(x)) / audio.SampleRate
 	audio.Normalize(x) // the samples are ours: no copy
-	lp, frames, err := t.logProbs(x)
-	if err != nil {
+	res := Result{Duration: duration}
+	if err := t.run(&sliceReader{x}, len(x), duration, collect(&res)); err != nil {
 		return Result{}, err
 	}
-	return t.Decode(lp, frames, duration), nil
+	return res, nil
 }
 
 // TranscribeBatch transcribes several inputs of at most one window each as

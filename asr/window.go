@@ -38,17 +38,19 @@ func (m *Model) windowFrames(windowSec, overlapSec float64) (win, margin int, er
 	reach := m.contextReach()
 	switch {
 	case margin < reach:
-		return 0, 0, fmt.Errorf("asr: an overlap of %g s leaves %d frames on each side of a seam; the model's context network reaches %d frames (%.2f s): use an overlap of at least %.2f s",
-			overlapSec, margin, reach, float64(reach)*fs, 2*float64(reach)*fs)
+		return 0, 0, fmt.Errorf("%w: an overlap of %g s leaves %d frames on each side of a seam; the model's context network reaches %d frames (%.2f s): use an overlap of at least %.2f s",
+			ErrOptions, overlapSec, margin, reach, float64(reach)*fs, 2*float64(reach)*fs)
 	case win-2*margin < 1:
-		return 0, 0, fmt.Errorf("asr: a window of %g s is not longer than its two overlaps of %g s", windowSec, overlapSec/2)
+		return 0, 0, fmt.Errorf("%w: a window of %g s is not longer than its overlap of %g s", ErrOptions, windowSec, overlapSec)
 	}
 	return win, margin, nil
 }
 
-// planWindows cuts an input of n samples into windows of at most win frames
-// whose centre parts (win - 2*margin frames) tile its frames. An input of
-// at most win frames is one window.
+// planWindows cuts an input of n samples into windows of win frames whose
+// centre parts (win - 2*margin frames) tile its frames; the first and the
+// last window reach further in than their margin so that every window has
+// the same length (one compiled graph serves them all). An input of at
+// most win frames is one window.
 func (m *Model) planWindows(n, win, margin int) []window {
 	F := m.Frames(n)
 	if F <= win {
@@ -58,7 +60,11 @@ func (m *Model) planWindows(n, win, margin int) []window {
 	var ws []window
 	for cs := 0; cs < F; cs += core {
 		ce := min(cs+core, F)
-		fs, fe := max(0, cs-margin), min(F, ce+margin)
+		fs := max(0, cs-margin)
+		fe := fs + win
+		if fe > F {
+			fe, fs = F, F-win
+		}
 		w := window{start: fs * m.hop, end: (fe-1)*m.hop + m.rf, first: fs, keep0: cs - fs, keep1: ce - fs}
 		if fe == F {
 			w.end = n

@@ -1,11 +1,44 @@
 package audio
 
-import "math"
+import (
+	"fmt"
+	"io"
+	"math"
+)
 
 // normEps is added to the variance before dividing, as the wav2vec 2.0
 // feature extractors do (Hugging Face uses 1e-7): a constant signal becomes
 // all zeros instead of NaN, and near-silence is not blown up to full scale.
 const normEps = 1e-7
+
+// Norm is the shift and scale of a normalisation: x -> (x - Mean) * Scale.
+type Norm struct {
+	Mean, Scale float64
+}
+
+// Apply normalises x in place.
+func (n Norm) Apply(x []float32) {
+	for i, v := range x {
+		x[i] = float32((float64(v) - n.Mean) * n.Scale)
+	}
+}
+
+// sumOf adds the samples of x to sum, in order.
+func sumOf(sum float64, x []float32) float64 {
+	for _, v := range x {
+		sum += float64(v)
+	}
+	return sum
+}
+
+// squaresOf adds the squared deviations of x from mean to ss, in order.
+func squaresOf(ss float64, x []float32, mean float64) float64 {
+	for _, v := range x {
+		d := float64(v) - mean
+		ss += d * d
+	}
+	return ss
+}
 
 // Normalize shifts and scales x in place to zero mean and unit variance:
 // x = (x - mean) / sqrt(var + 1e-7), with mean and variance over the whole
@@ -16,18 +49,51 @@ func Normalize(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	var sum float64
-	for _, v := range x {
-		sum += float64(v)
+	mean := sumOf(0, x) / float64(len(x))
+	ss := squaresOf(0, x, mean)
+	Norm{mean, 1 / math.Sqrt(ss/float64(len(x))+normEps)}.Apply(x)
+}
+
+// NormOf returns the normalisation that Normalize would apply to the
+// samples of the WAV stream r (bit for bit), and how many 16 kHz samples
+// it holds, holding one block of them at a time. It reads the stream
+// twice, seeking back to where r was, and leaves r there. Errors are those
+// of NewStream and Stream.Read.
+func NormOf(r io.ReadSeeker) (Norm, int64, error) {
+	start, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return Norm{}, 0, fmt.Errorf("audio: %w", err)
 	}
-	mean := sum / float64(len(x))
-	var ss float64
-	for _, v := range x {
-		d := float64(v) - mean
-		ss += d * d
+	var sum, ss float64
+	var n int64
+	buf := make([]float32, rawBlock/2)
+	for pass := range 2 {
+		s, err := NewStream(r)
+		if err != nil {
+			return Norm{}, 0, err
+		}
+		mean := sum / float64(n)
+		for {
+			k, err := s.Read(buf)
+			if pass == 0 {
+				sum = sumOf(sum, buf[:k])
+				n += int64(k)
+			} else {
+				ss = squaresOf(ss, buf[:k], mean)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return Norm{}, 0, err
+			}
+		}
+		if _, err := r.Seek(start, io.SeekStart); err != nil {
+			return Norm{}, 0, fmt.Errorf("audio: %w", err)
+		}
 	}
-	inv := 1 / math.Sqrt(ss/float64(len(x))+normEps)
-	for i, v := range x {
-		x[i] = float32((float64(v) - mean) * inv)
+	if n == 0 {
+		return Norm{Scale: 1}, 0, nil
 	}
+	return Norm{sum / float64(n), 1 / math.Sqrt(ss/float64(n)+normEps)}, n, nil
 }

@@ -22,6 +22,9 @@
 // of seconds of audio: random crops of one common length for pretraining,
 // zero padding with lengths and a padding mask for fine-tuning. The order
 // and the crops depend only on the seed, the epoch and the batch's position,
-// so training resumes on the same data. Unreadable or too-short files are
-// reported once through a callback and skipped; they never stop the others.
+// so training resumes on the same data. A Loader reads every file's header
+// when it opens: a missing, unreadable or too-short file is reported once
+// through a callback and skipped (it never stops the others), and a row
+// whose sample count disagrees with its file's header is reported and kept,
+// with the file's count.
 package dataset

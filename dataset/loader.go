@@ -51,9 +51,14 @@ type LoaderConfig struct {
 	Seed uint64
 	// Prefetch is how many batches are read ahead; 0 means 2.
 	Prefetch int
-	// Warn is told once per file about each skipped utterance, from the
-	// loader's goroutine; nil means slog's default logger.
+	// Warn is told once per row about each skipped utterance, from
+	// NewLoader, the loader's goroutine or Skip; nil means slog's default
+	// logger.
 	Warn func(path string, err error)
+	// Mismatch is told, from NewLoader, about each row whose sample count
+	// differs from its file's header; the row is kept with the file's
+	// count. nil means slog's default logger.
+	Mismatch func(err *CountError)
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
@@ -71,6 +76,9 @@ func (c LoaderConfig) withDefaults() LoaderConfig {
 	}
 	if c.Warn == nil {
 		c.Warn = func(path string, err error) { slog.Warn("dataset: skipping utterance", "file", path, "err", err) }
+	}
+	if c.Mismatch == nil {
+		c.Mismatch = func(err *CountError) { slog.Warn(err.Error()) }
 	}
 	return c
 }
@@ -121,15 +129,20 @@ type Loader struct {
 	m      *Manifest
 	labels [][]int
 	cfg    LoaderConfig
-	usable []int // manifest rows that pass the size limits, in manifest order
+	sizes  []int64 // per row: frames at the file's own rate, from its header
+	usable []int   // manifest rows that pass the size limits, in manifest order
 
-	mu     sync.Mutex
-	warned map[int]bool
+	mu      sync.Mutex
+	skipped map[int]bool // rows skipped (and reported) so far
 }
 
-// NewLoader checks cfg and the labels (one per manifest row, or nil) and
-// reports through cfg.Warn each row whose manifest size is outside the
-// limits; such rows are never read.
+// NewLoader checks cfg and the labels (one per manifest row, or nil), reads
+// the header of every row's file (headers only: no samples are decoded)
+// and reports through cfg.Warn each row whose file is missing or
+// unreadable, or whose length is outside the limits; such rows are never
+// read. A row whose manifest count differs from its file's header is
+// reported through cfg.Mismatch and kept: the file's count is used, for
+// the limits and the batching alike.
 func NewLoader(m *Manifest, labels [][]int, cfg LoaderConfig) (*Loader, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -138,10 +151,19 @@ func NewLoader(m *Manifest, labels [][]int, cfg LoaderConfig) (*Loader, error) {
 		return nil, fmt.Errorf("dataset: %d labels for manifest %s with %d rows: want one label per row",
 			len(labels), m.Name, len(m.Entries))
 	}
-	l := &Loader{m: m, labels: labels, cfg: cfg.withDefaults(), warned: map[int]bool{}}
-	for i, e := range m.Entries {
-		if err := l.checkLength(int64(e.Samples)); err != nil {
-			l.warn(i, fmt.Errorf("dataset: %s line %d: %w", m.Name, m.Line(i), err))
+	l := &Loader{m: m, labels: labels, cfg: cfg.withDefaults(), skipped: map[int]bool{}}
+	sizes, errs := m.readHeaders()
+	l.sizes = sizes
+	for i, err := range errs {
+		var ce *CountError
+		if errors.As(err, &ce) {
+			l.cfg.Mismatch(ce)
+		} else if err != nil {
+			l.Skip(i, err)
+			continue
+		}
+		if err := l.checkLength(sizes[i]); err != nil {
+			l.Skip(i, fmt.Errorf("dataset: %s line %d: %s: %w", m.Name, m.Line(i), m.Entries[i].Path, err))
 			continue
 		}
 		l.usable = append(l.usable, i)
@@ -160,14 +182,45 @@ func (l *Loader) checkLength(n int64) error {
 	return nil
 }
 
-// warn reports a problem with row i once.
-func (l *Loader) warn(i int, err error) {
+// Skip records that row i is left out because of err and reports it
+// through Warn, once per row: the loader calls it for the rows it cannot
+// use, and a trainer for a row it leaves out of a batch (such as one whose
+// label is longer than its audio allows). It panics if i is not a row of
+// the manifest.
+func (l *Loader) Skip(i int, err error) {
+	path := l.m.FullPath(i)
 	l.mu.Lock()
-	seen := l.warned[i]
-	l.warned[i] = true
+	seen := l.skipped[i]
+	l.skipped[i] = true
 	l.mu.Unlock()
 	if !seen {
-		l.cfg.Warn(l.m.FullPath(i), err)
+		l.cfg.Warn(path, err)
+	}
+}
+
+// Skipped returns the rows skipped so far, each once, in increasing order:
+// its length is the number of utterances left out.
+func (l *Loader) Skipped() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rows := make([]int, 0, len(l.skipped))
+	for i := range l.skipped {
+		rows = append(rows, i)
+	}
+	slices.Sort(rows)
+	return rows
+}
+
+// MarkSkipped adds rows to Skipped without reporting them: a resumed run
+// restores the rows skipped before it stopped, so that none is counted
+// twice. Rows outside the manifest are ignored.
+func (l *Loader) MarkSkipped(rows []int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, i := range rows {
+		if i >= 0 && i < len(l.m.Entries) {
+			l.skipped[i] = true
+		}
 	}
 }
 
@@ -200,7 +253,7 @@ func (l *Loader) Path(i int) string { return l.m.FullPath(i) }
 
 // cost is the number of samples an utterance takes in a batch.
 func (l *Loader) cost(i int) int64 {
-	n := l.m.Entries[i].Samples
+	n := l.sizes[i]
 	if l.cfg.Mode == Pretrain {
 		n = min(n, int64(l.cfg.MaxSamples))
 	}
@@ -208,7 +261,8 @@ func (l *Loader) cost(i int) int64 {
 }
 
 // Plan returns the epoch's batches as lists of manifest rows, from the
-// manifest's sizes. It depends only on the manifest, the config and epoch.
+// files' sizes. It depends only on the manifest, the lengths in the files'
+// headers, the config and epoch.
 func (l *Loader) Plan(epoch int) [][]int {
 	order := slices.Clone(l.usable)
 	var rng *rand.Rand
@@ -277,7 +331,7 @@ func (l *Loader) batch(epoch, p int, rows []int) *Batch {
 	for _, i := range rows {
 		u, err := l.Load(i)
 		if err != nil {
-			l.warn(i, err)
+			l.Skip(i, err)
 			continue
 		}
 		us = append(us, u)

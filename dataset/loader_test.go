@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -208,7 +209,7 @@ func TestLoaderSkipsBadFiles(t *testing.T) {
 		Entry{"missing.wav", 2000},
 		Entry{"corrupt.wav", 2000},
 		Entry{"short.wav", 2000}, // the manifest is wrong: 300 samples on disk
-		Entry{"tiny.wav", 100},   // too short by the manifest: never read
+		Entry{"tiny.wav", 100},   // missing too, and too short by the manifest
 	)
 	labels = append(labels, []int{3}, []int{4}, []int{5}, []int{6})
 	var mu sync.Mutex
@@ -221,7 +222,8 @@ func TestLoaderSkipsBadFiles(t *testing.T) {
 			t.Errorf("warning %q lacks the package prefix", err)
 		}
 	}
-	l, err := NewLoader(m, labels, LoaderConfig{Mode: Finetune, MaxBatchSeconds: 0.3, Shuffle: true, Warn: warn})
+	l, err := NewLoader(m, labels, LoaderConfig{Mode: Finetune, MaxBatchSeconds: 0.3, Shuffle: true, Warn: warn,
+		Mismatch: func(*CountError) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +240,112 @@ func TestLoaderSkipsBadFiles(t *testing.T) {
 	want := map[string]int{"missing.wav": 1, "corrupt.wav": 1, "short.wav": 1, "tiny.wav": 1}
 	if fmt.Sprint(warned) != fmt.Sprint(want) {
 		t.Errorf("warnings %v, want one per bad file %v", warned, want)
+	}
+	if got := l.Skipped(); !slices.Equal(got, []int{6, 7, 8, 9}) {
+		t.Errorf("Skipped() = %v, want the four bad rows 6-9", got)
+	}
+}
+
+// TestLoaderChecksCounts: the sample counts of a manifest are checked
+// against the files' headers when a Loader opens it. A wrong count is
+// reported (naming the manifest, the line, the file and both counts) and
+// the file's count is used: a count of 10 does not skip a good file, and a
+// count ten times too large does not put a file in a batch of long ones.
+// Counts are frames at the file's own rate.
+func TestLoaderChecksCounts(t *testing.T) {
+	dir := t.TempDir()
+	m := &Manifest{Root: dir, Name: "train.tsv"}
+	for i, n := range []int{1600, 1700, 1800, 1900} {
+		name := fmt.Sprintf("a/u%d.wav", i)
+		writeWAV(t, filepath.Join(dir, name), n, 16000)
+		m.Entries = append(m.Entries, Entry{name, int64(n)})
+	}
+	writeWAV(t, filepath.Join(dir, "tiny.wav"), 10, 16000) // really too short
+	writeWAV(t, filepath.Join(dir, "slow.wav"), 800, 8000) // 0.1 s at 8 kHz
+	m.Entries[1].Samples = 10                              // a/u1.wav: too short by the manifest only
+	m.Entries[2].Samples = 18000                           // a/u2.wav: ten times too large
+	m.Entries = append(m.Entries, Entry{"missing.wav", 1600}, Entry{"tiny.wav", 10}, Entry{"slow.wav", 800})
+	var mu sync.Mutex
+	var skips []string
+	var mismatches []*CountError
+	cfg := LoaderConfig{Mode: Finetune, MaxBatchSeconds: 0.25, Shuffle: true, Seed: 1,
+		Warn: func(path string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			skips = append(skips, filepath.Base(path))
+		},
+		Mismatch: func(err *CountError) {
+			mu.Lock()
+			defer mu.Unlock()
+			mismatches = append(mismatches, err)
+		},
+	}
+	l, err := NewLoader(m, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(skips)
+	if want := []string{"missing.wav", "tiny.wav"}; !slices.Equal(skips, want) {
+		t.Errorf("skipped %v, want %v", skips, want)
+	}
+	if got := l.Skipped(); !slices.Equal(got, []int{4, 5}) {
+		t.Errorf("Skipped() = %v, want rows 4 and 5", got)
+	}
+	var msgs []string
+	for _, e := range mismatches {
+		msgs = append(msgs, e.Error())
+	}
+	want := []string{
+		"dataset: train.tsv line 3: a/u1.wav: manifest says 10 samples, the file has 1700",
+		"dataset: train.tsv line 4: a/u2.wav: manifest says 18000 samples, the file has 1800",
+	}
+	if !slices.Equal(msgs, want) {
+		t.Errorf("mismatch warnings\n%s\nwant\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
+	}
+	if got, want := l.usable, []int{0, 1, 2, 3, 6}; !slices.Equal(got, want) {
+		t.Errorf("usable rows %v, want %v", got, want)
+	}
+	if got := l.cost(2); got != 1800 {
+		t.Errorf("row 2 costs %d samples in a batch, want the file's 1800", got)
+	}
+	// 4000 samples a batch: the four 0.1 s files go two by two, which the
+	// manifest's 18000 for a/u2.wav would have prevented.
+	for _, b := range l.Plan(0) {
+		if slices.Contains(b, 2) && len(b) != 2 {
+			t.Errorf("a/u2.wav is batched as %v, want with one other file", b)
+		}
+	}
+	var got []int
+	for _, b := range collect(t, l.Stream(context.Background(), 0, 0)) {
+		got = append(got, b.Indices...)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{0, 1, 2, 3, 6}) {
+		t.Errorf("streamed rows %v, want 0-3 and 6", got)
+	}
+	if len(skips) != 2 {
+		t.Errorf("reading the files skipped more: %v", skips)
+	}
+}
+
+// TestLoaderSkipCounts: Skip reports a row once and counts it once, and
+// rows restored with MarkSkipped are counted without being reported.
+func TestLoaderSkipCounts(t *testing.T) {
+	m, _ := corpus(t, 5)
+	var warned []string
+	l, err := NewLoader(m, nil, LoaderConfig{Warn: func(path string, err error) { warned = append(warned, err.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.MarkSkipped([]int{3, 99, -1})
+	l.Skip(1, errors.New("label too long"))
+	l.Skip(1, errors.New("label too long"))
+	l.Skip(3, errors.New("again"))
+	if got := l.Skipped(); !slices.Equal(got, []int{1, 3}) {
+		t.Errorf("Skipped() = %v, want [1 3]", got)
+	}
+	if len(warned) != 1 || warned[0] != "label too long" {
+		t.Errorf("warnings %q, want one about row 1", warned)
 	}
 }
 

@@ -127,7 +127,7 @@ func TestVerify(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"bad.tsv line 3: missing.wav: file does not exist",
-		"bad.tsv line 4: sub/b.wav has 800 samples, the manifest says 1600",
+		"bad.tsv line 4: sub/b.wav: manifest says 1600 samples, the file has 800",
 		"bad.tsv line 5: bad.wav",
 	} {
 		if !strings.Contains(msg, want) {
@@ -136,6 +136,10 @@ func TestVerify(t *testing.T) {
 	}
 	if strings.Contains(msg, "line 2") || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Verify() = %q: want no complaint about line 2 and an ErrNotExist inside", msg)
+	}
+	var ce *CountError
+	if !errors.As(err, &ce) || *ce != (CountError{Manifest: "bad.tsv", Line: 4, Path: "sub/b.wav", Listed: 1600, Actual: 800}) {
+		t.Errorf("Verify(): CountError %+v, want line 4's counts", ce)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 )
@@ -86,6 +87,9 @@ func ConfigByName(nameOrPath string) (Config, error) {
 	return c.withDefaults(), nil
 }
 
+// WithDefaults returns c with its zero fields taken from Base().
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults fills the zero fields from Base().
 func (c Config) withDefaults() Config {
 	b := Base()
@@ -119,39 +123,82 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate returns every problem of the configuration at once.
+// Limits of Validate: far beyond any model this package trains, they
+// refuse the absurd values of a damaged or doctored checkpoint's config
+// before anything is allocated. The receptive field bounds what the
+// dilations, which no tensor's shape shows, can make a graph pad.
+const (
+	maxDim           = 8192  // conv_dim, dim
+	maxLogMelBins    = 512   // the FFT's 512 points (features.Config)
+	maxConvLayers    = 16    // conv_kernels
+	maxConvKernel    = 1024  // each of conv_kernels
+	maxContextLayers = 128   // context_dilations
+	maxContextKernel = 1023  // context_kernel
+	maxDilation      = 1024  // each of context_dilations
+	maxContextFrames = 10001 // ContextFrames, 100 s
+)
+
+// Validate returns every problem of the configuration at once: unknown
+// values, sizes that are not positive or are beyond generous limits
+// (8192 channels, 16 feature convolutions, 128 context layers, a context
+// receptive field of 100 s), and a frame rate other than 10 ms.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("encoder: "+format, args...)) }
+	size := func(name string, v, limit int) {
+		switch {
+		case v < 0:
+			bad("%s %d: want positive", name, v)
+		case v > limit:
+			bad("%s %d is beyond the limit %d", name, v, limit)
+		}
+	}
 	if c.Input != "wave" && c.Input != "logmel" {
-		bad("unknown input kind %q (want \"wave\" or \"logmel\")", c.Input)
+		bad("unknown input kind %.40q (want \"wave\" or \"logmel\")", c.Input)
 	}
-	if c.LogMelBins < 0 {
-		bad("logmel_bins %d: want positive", c.LogMelBins)
-	}
-	if c.ConvDim < 0 {
-		bad("conv_dim %d: want positive", c.ConvDim)
-	}
-	if c.Dim < 0 {
-		bad("dim %d: want positive", c.Dim)
-	}
-	if len(c.ConvKernels) == 0 || len(c.ConvKernels) != len(c.ConvStrides) {
+	size("logmel_bins", c.LogMelBins, maxLogMelBins)
+	size("conv_dim", c.ConvDim, maxDim)
+	size("dim", c.Dim, maxDim)
+	convOK := true
+	switch {
+	case len(c.ConvKernels) > maxConvLayers || len(c.ConvStrides) > maxConvLayers:
+		bad("%d conv_kernels and %d conv_strides: beyond the limit of %d layers", len(c.ConvKernels), len(c.ConvStrides), maxConvLayers)
+		convOK = false
+	case len(c.ConvKernels) == 0 || len(c.ConvKernels) != len(c.ConvStrides):
 		bad("%d conv_kernels and %d conv_strides: want the same number, at least one", len(c.ConvKernels), len(c.ConvStrides))
 	}
-	if slices.ContainsFunc(c.ConvKernels, func(k int) bool { return k < 1 }) {
-		bad("conv_kernels %v: want positive", c.ConvKernels)
+	if convOK {
+		if slices.ContainsFunc(c.ConvKernels, func(k int) bool { return k < 1 }) {
+			bad("conv_kernels %v: want positive", c.ConvKernels)
+		} else if k := slices.Max(append([]int{0}, c.ConvKernels...)); k > maxConvKernel {
+			bad("conv_kernels %v: %d is beyond the limit %d", c.ConvKernels, k, maxConvKernel)
+		}
+		if slices.ContainsFunc(c.ConvStrides, func(s int) bool { return s < 1 }) {
+			bad("conv_strides %v: want positive", c.ConvStrides)
+		} else if p := product(c.ConvStrides); c.Input == "wave" && p != hop {
+			bad("conv_strides %v give one frame per %d samples, want %d (10 ms at 16 kHz)", c.ConvStrides, p, hop)
+		}
 	}
-	if slices.ContainsFunc(c.ConvStrides, func(s int) bool { return s < 1 }) {
-		bad("conv_strides %v: want positive", c.ConvStrides)
-	} else if p := product(c.ConvStrides); c.Input == "wave" && p != hop {
-		bad("conv_strides %v give one frame per %d samples, want %d (10 ms at 16 kHz)", c.ConvStrides, p, hop)
-	}
-	if c.ContextKernel < 1 || c.ContextKernel%2 == 0 {
+	contextOK := true
+	switch {
+	case c.ContextKernel < 1 || c.ContextKernel%2 == 0:
 		bad("context_kernel %d: want odd and positive (the context network is centred)", c.ContextKernel)
+		contextOK = false
+	case c.ContextKernel > maxContextKernel:
+		bad("context_kernel %d is beyond the limit %d", c.ContextKernel, maxContextKernel)
+		contextOK = false
 	}
-	if len(c.ContextDilations) == 0 || slices.ContainsFunc(c.ContextDilations, func(d int) bool { return d < 1 }) {
+	switch {
+	case len(c.ContextDilations) > maxContextLayers:
+		bad("%d context_dilations (context layers): beyond the limit %d", len(c.ContextDilations), maxContextLayers)
+	case len(c.ContextDilations) == 0 || slices.ContainsFunc(c.ContextDilations, func(d int) bool { return d < 1 }):
 		bad("context_dilations %v: want at least one layer, all positive", c.ContextDilations)
+	case slices.Max(c.ContextDilations) > maxDilation:
+		bad("context_dilations %v: %d is beyond the limit %d", c.ContextDilations, slices.Max(c.ContextDilations), maxDilation)
+	case contextOK && c.ContextFrames() > maxContextFrames:
+		bad("context_kernel %d and context_dilations %v give a receptive field of %d frames, beyond the limit %d",
+			c.ContextKernel, c.ContextDilations, c.ContextFrames(), maxContextFrames)
 	}
 	if !(c.Dropout >= 0 && c.Dropout < 1) {
 		bad("dropout %g: want 0 <= dropout < 1", c.Dropout)
@@ -159,9 +206,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// product returns the product of xs, or math.MaxInt when it is larger.
 func product(xs []int) int {
 	p := 1
 	for _, x := range xs {
+		if x != 0 && p > math.MaxInt/max(x, 1) {
+			return math.MaxInt
+		}
 		p *= x
 	}
 	return p

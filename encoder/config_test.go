@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,21 @@ func TestValidate(t *testing.T) {
 		{"zero dilation", func(c *Config) { c.ContextDilations = []int{1, 0, 2} }, []string{"context_dilations [1 0 2]"}},
 		{"no context layers", func(c *Config) { c.ContextDilations = []int{} }, []string{"context_dilations []"}},
 		{"dropout", func(c *Config) { c.Dropout = 1 }, []string{"dropout 1"}},
+		{"dim beyond the limit", func(c *Config) { c.Dim = 100000 }, []string{"dim 100000 is beyond the limit 8192"}},
+		{"conv_dim beyond the limit", func(c *Config) { c.ConvDim = 1 << 40 }, []string{"conv_dim 1099511627776 is beyond the limit"}},
+		{"logmel bins beyond the limit", func(c *Config) { c.Input, c.LogMelBins = "logmel", 513 }, []string{"logmel_bins 513 is beyond the limit 512"}},
+		{"largest sizes", func(c *Config) { c.Input, c.LogMelBins, c.Dim = "logmel", 512, 8 }, nil},
+		{"huge kernel", func(c *Config) { c.ConvKernels = []int{10, 8, 4, 4, 1 << 50} }, []string{"1125899906842624 is beyond the limit 1024"}},
+		{"too many conv layers", func(c *Config) { c.ConvKernels, c.ConvStrides = make([]int, 1000), make([]int, 1000) },
+			[]string{"1000 conv_kernels and 1000 conv_strides: beyond the limit of 16 layers"}},
+		{"strides overflow", func(c *Config) { c.ConvKernels, c.ConvStrides = []int{2, 2, 2}, []int{1 << 40, 1 << 40, 160} },
+			[]string{"one frame per 9223372036854775807 samples"}},
+		{"huge context kernel", func(c *Config) { c.ContextKernel = 1<<62 + 1 }, []string{"context_kernel 4611686018427387905 is beyond the limit 1023"}},
+		{"too many context layers", func(c *Config) { c.ContextDilations = make([]int, 1000) }, []string{"1000 context_dilations (context layers): beyond the limit 128"}},
+		{"huge dilation", func(c *Config) { c.ContextDilations = []int{1, 1 << 40} }, []string{"1099511627776 is beyond the limit 1024"}},
+		{"receptive field", func(c *Config) { c.ContextKernel, c.ContextDilations = 21, slices.Repeat([]int{1024}, 10) },
+			[]string{"receptive field of 204801 frames, beyond the limit 10001"}},
+		{"long input kind", func(c *Config) { c.Input = strings.Repeat("x", 1000) }, []string{`unknown input kind "xxxxxxxx`}},
 		{"all at once", func(c *Config) { c.Input, c.Dim, c.Dropout = "x", -1, -0.5 },
 			[]string{"unknown input kind", "dim -1", "dropout -0.5"}},
 	}
@@ -51,6 +67,9 @@ func TestValidate(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatalf("Validate accepted %+v", c)
+			}
+			if len(err.Error()) > 2000 {
+				t.Errorf("error of %d bytes", len(err.Error()))
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {

@@ -201,11 +201,9 @@ func (c *Checkpoint) LoadInto(params []*Param, strict bool) error {
 		}
 	}
 	if strict {
-		var extra []string
-		if _, ok := c.Meta[MetaExtra]; ok {
-			if err := c.MetaJSON(MetaExtra, &extra); err != nil {
-				errs = append(errs, err)
-			}
+		extra, err := c.extraNames()
+		if err != nil {
+			errs = append(errs, err)
 		}
 		for _, name := range extra {
 			want[name] = true

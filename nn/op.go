@@ -34,7 +34,8 @@ import (
 //
 // The gorgonia adapter (customOp) supplies Type, InferShape, Do, hashing,
 // DiffWRT and SymDiff; its output buffer is allocated once per node and
-// reused by every run.
+// reused by every run, or, in a forward-only program, lent by the program's
+// arena while its value is still to be read.
 
 // buf is an argument or the result of a kernel: the shape and the values,
 // either float32 or float64 (exactly one is non-nil).
@@ -97,6 +98,12 @@ type customOp struct {
 	out64  []float64
 	outVal gorgonia.Value
 	args   []buf
+
+	// Forward-only float32 programs lend the output buffer (see arena):
+	// readers is how many ops read the output, left how many have yet to
+	// in this run.
+	arena         *arena
+	readers, left int
 }
 
 func (op *customOp) Arity() int { return len(op.inDims) }
@@ -136,7 +143,9 @@ func (op *customOp) Hashcode() uint32 {
 	return h.Sum32()
 }
 
-// Do runs the kernel. The output buffer belongs to the op and is reused.
+// Do runs the kernel. The output buffer belongs to the op and is reused, or
+// comes from the arena, which takes back the inputs' buffers once their
+// last reader has run.
 func (op *customOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != len(op.inShapes) {
 		return nil, fmt.Errorf("nn: %s: %d inputs, want %d", op.id, len(vals), len(op.inShapes))
@@ -155,7 +164,12 @@ func (op *customOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	n := shapeSize(op.outShape)
 	if op.dt == tensor.Float32 {
 		if op.out32 == nil {
-			op.out32 = make([]float32, n)
+			if op.arena != nil {
+				op.out32 = op.arena.get(n)
+				op.outVal = nil
+			} else {
+				op.out32 = make([]float32, n)
+			}
 		}
 		out.f32 = op.out32
 	} else {
@@ -167,13 +181,18 @@ func (op *customOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err := op.run(out); err != nil {
 		return nil, err
 	}
+	for _, in := range op.node.inputs {
+		if in.op != nil && in.op.arena != nil {
+			in.op.arena.read(in.op)
+		}
+	}
 	if len(op.outShape) == 0 {
 		if op.dt == tensor.Float32 {
 			return gorgonia.NewF32(op.out32[0]), nil
 		}
 		return gorgonia.NewF64(op.out64[0]), nil
 	}
-	if op.outVal == nil {
+	if op.outVal == nil || op.arena != nil {
 		if op.dt == tensor.Float32 {
 			op.outVal = tensor.New(tensor.WithShape(op.outShape...), tensor.WithBacking(op.out32))
 		} else {

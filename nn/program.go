@@ -22,6 +22,7 @@ type Program struct {
 	outputs map[*Node]*outBuf
 	grads   []*paramGrad // one per trainable param the loss depends on
 	binds   []*Node      // every param node (float64 graphs copy them in)
+	arena   *arena       // forward-only float32 programs: lends op buffers
 
 	// noSync (float64 graphs, gradient checks): do not copy Param.Data
 	// into the param shadows before a run.
@@ -94,6 +95,9 @@ func (g *Graph) Compile(loss *Node, outputs ...*Node) (prog *Program, err error)
 			prog, err = nil, fmt.Errorf("nn: compile: %v", r)
 		}
 	}()
+	if loss == nil && g.dt == tensor.Float32 {
+		p.arena = newArena(g)
+	}
 	p.m = gorgonia.NewTapeMachine(g.g)
 	// gorgonia sets a finalizer on the machine (it frees CUDA state; a no-op
 	// in CPU builds). The machine and the graph point at each other through
@@ -223,6 +227,9 @@ func (p *Program) Run() error {
 	if p.fixedRNG {
 		g.rng = nil
 	}
+	if p.arena != nil {
+		p.arena.reset()
+	}
 	err := p.m.RunAll()
 	p.m.Reset()
 	if err != nil {
@@ -285,14 +292,24 @@ func (p *Program) Close() error {
 
 // Bytes estimates the memory the program holds between runs: the inputs,
 // the float64 param shadows, the output buffers and one buffer per op node
-// (forward and backward), which keep their values between runs. Param
+// (forward and backward), which keep their values between runs, or, in a
+// forward-only program, the buffers its ops share. Param
 // values and gradients, owned by the Params, are not counted; neither are
 // the short-lived sums gorgonia allocates where a node feeds several
 // gradients.
 func (p *Program) Bytes() int64 {
 	var n int64
+	if p.arena != nil {
+		for _, l := range p.arena.free {
+			for _, b := range l {
+				n += 4 * int64(len(b))
+			}
+		}
+	}
 	for _, nd := range p.g.nodes {
 		switch {
+		case nd.op != nil && nd.op.arena != nil:
+			// its buffer is the arena's, counted above
 		case nd.op != nil && nd.op.out32 != nil:
 			n += 4 * int64(len(nd.op.out32))
 		case nd.op != nil && nd.op.out64 != nil:

@@ -13,12 +13,16 @@ const Kind = "pretrain"
 // trainState is the "train_state" metadata: what a resumed run needs
 // besides the weights and the optimiser state.
 type trainState struct {
-	Seed           uint64  `json:"seed"`
-	Epoch          int     `json:"epoch"`    // of the next batch
-	Position       int     `json:"position"` // of the next batch in the epoch's plan
-	SkippedUpdates int64   `json:"skipped_updates"`
-	SkippedFiles   int64   `json:"skipped_files"`
-	Temperature    float64 `json:"temperature"` // of the next update, for readers
+	Seed           uint64 `json:"seed"`
+	Epoch          int    `json:"epoch"`    // of the next batch
+	Position       int    `json:"position"` // of the next batch in the epoch's plan
+	SkippedUpdates int64  `json:"skipped_updates"`
+	SkippedFiles   int64  `json:"skipped_files"`
+	// The manifest rows counted in SkippedFiles, so that a resumed run
+	// counts each once; absent in older checkpoints.
+	SkippedRows      []int   `json:"skipped_rows,omitempty"`
+	SkippedValidRows []int   `json:"skipped_valid_rows,omitempty"`
+	Temperature      float64 `json:"temperature"` // of the next update, for readers
 }
 
 // checkpoint returns what SaveCheckpoint writes for the trainer: the
@@ -38,6 +42,7 @@ func (t *Trainer) checkpoint() ([]*nn.Param, map[string][]float32, map[string]st
 	st := trainState{
 		Seed: t.Seed, Epoch: t.Epoch, Position: t.Position,
 		SkippedUpdates: t.SkippedUpdates, SkippedFiles: t.SkippedFiles,
+		SkippedRows: t.skipped[0], SkippedValidRows: t.skipped[1],
 		Temperature: t.Model.Quantizer.Temperature(int64(t.Step)),
 	}
 	for _, kv := range []struct {
@@ -74,6 +79,12 @@ func modelFromCheckpoint(c *nn.Checkpoint, targets bool) (*Model, error) {
 	cfg, err := ParseConfig([]byte(raw))
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %s: config: %w", c.Path, err)
+	}
+	// The config is checked against the tensors before New allocates what
+	// it describes: a doctored config must not make a model the size of
+	// its claims.
+	if err := c.CheckShapes(cfg.ParamShapes(), "encoder.", "quantizer.", "pretrain."); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
@@ -135,5 +146,6 @@ func LoadTrainer(path string) (*Trainer, error) {
 	}
 	t.Step, t.Epoch, t.Position = step, st.Epoch, st.Position
 	t.SkippedUpdates, t.SkippedFiles = st.SkippedUpdates, st.SkippedFiles
+	t.skipped = [2][]int{st.SkippedRows, st.SkippedValidRows}
 	return t, nil
 }

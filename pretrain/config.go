@@ -146,6 +146,18 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// Limits of Validate on the settings that size the model's projections
+// and a training batch's tensors (fairseq's BASE: 100 distractors, final
+// dim 256, 87.5 s per batch): far beyond any run, they refuse the absurd
+// values of a damaged or doctored checkpoint's config before anything is
+// allocated.
+const (
+	maxNegatives    = 1024
+	maxFinalDim     = 8192
+	maxClusters     = 8192
+	maxBatchSeconds = 3600
+)
+
 // Validate returns every problem of the settings at once.
 func (c Config) Validate() error {
 	var errs []error
@@ -158,14 +170,14 @@ func (c Config) Validate() error {
 	if c.MaskLength < 1 {
 		bad("mask_length %d: want at least 1", c.MaskLength)
 	}
-	if c.Negatives < 1 {
-		bad("negatives %d: want at least 1", c.Negatives)
+	if c.Negatives < 1 || c.Negatives > maxNegatives {
+		bad("negatives %d: want 1 to %d", c.Negatives, maxNegatives)
 	}
 	if !(c.LogitTemp > 0) || !fin(c.LogitTemp) {
 		bad("logit_temp %g: want positive", c.LogitTemp)
 	}
-	if c.FinalDim < 1 {
-		bad("final_dim %d: want positive", c.FinalDim)
+	if c.FinalDim < 1 || c.FinalDim > maxFinalDim {
+		bad("final_dim %d: want 1 to %d", c.FinalDim, maxFinalDim)
 	}
 	switch c.Targets {
 	case TargetsQuantizer, TargetsMFCC:
@@ -176,8 +188,8 @@ func (c Config) Validate() error {
 	default:
 		bad("targets %q: want %s, %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC, TargetsContext)
 	}
-	if c.Clusters < 2 {
-		bad("clusters %d: want at least 2", c.Clusters)
+	if c.Clusters < 2 || c.Clusters > maxClusters {
+		bad("clusters %d: want 2 to %d", c.Clusters, maxClusters)
 	}
 	if !fin(c.DiversityWeight) || !fin(c.FeaturePenalty) {
 		bad("loss weights %g, %g: want finite", c.DiversityWeight, c.FeaturePenalty)
@@ -200,8 +212,8 @@ func (c Config) Validate() error {
 	if !(c.AdamEps > 0) || !fin(c.AdamEps) {
 		bad("adam_eps %g: want positive", c.AdamEps)
 	}
-	if !(c.CropSeconds > 0) || !fin(c.CropSeconds) || !(c.BatchSeconds >= c.CropSeconds) || !fin(c.BatchSeconds) {
-		bad("crop_seconds %g, batch_seconds %g: want 0 < crop <= batch", c.CropSeconds, c.BatchSeconds)
+	if !(c.CropSeconds > 0) || !(c.BatchSeconds >= c.CropSeconds) || !(c.BatchSeconds <= maxBatchSeconds) {
+		bad("crop_seconds %g, batch_seconds %g: want 0 < crop <= batch <= %g", c.CropSeconds, c.BatchSeconds, float64(maxBatchSeconds))
 	}
 	if c.LogInterval < 1 || c.ValidInterval < 1 || !(c.SaveMinutes > 0) {
 		bad("log_interval %d, valid_interval %d, save_minutes %g: want positive", c.LogInterval, c.ValidInterval, c.SaveMinutes)

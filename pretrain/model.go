@@ -68,6 +68,29 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
+// ParamShapes returns the parameters New makes for cfg that Params lists,
+// in the same order, without allocating them: names and shapes, each
+// dimension with the config field it comes from, for checking a
+// checkpoint's tensors against its config (nn.Checkpoint.CheckShapes)
+// before New. cfg must be valid.
+func (cfg FullConfig) ParamShapes() []nn.ParamShape {
+	pc := cfg.Pretrain.WithDefaults()
+	ps := cfg.Encoder.ParamShapes()
+	qDim := nn.Dim{Size: cfg.Quantizer.WithDefaults().Dim, Field: "quantizer.dim"}
+	if pc.Targets != TargetsQuantizer {
+		qDim = nn.Dim{Size: pc.Clusters, Field: "pretrain.clusters"}
+	} else {
+		ps = append(ps, cfg.Quantizer.ParamShapes(cfg.Encoder.FeatureDim())...)
+	}
+	fd := nn.Dim{Size: pc.FinalDim, Field: "pretrain.final_dim"}
+	dim := nn.Dim{Size: cfg.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
+	return append(ps,
+		nn.ParamShape{Name: "pretrain.final_proj.weight", Dims: []nn.Dim{fd, dim}},
+		nn.ParamShape{Name: "pretrain.final_proj.bias", Dims: []nn.Dim{fd}},
+		nn.ParamShape{Name: "pretrain.project_q.weight", Dims: []nn.Dim{fd, qDim}},
+		nn.ParamShape{Name: "pretrain.project_q.bias", Dims: []nn.Dim{fd}})
+}
+
 // clusterTargets reports whether the targets are k-means clusters (of
 // MFCCs or a teacher's c) rather than the quantizer's codes.
 func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets != TargetsQuantizer }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/audio"
@@ -48,8 +47,12 @@ type Result struct {
 // improves), and saves checkpoint_last every SaveMinutes and at the end.
 // When ctx is cancelled it saves checkpoint_last and returns with
 // Interrupted set and no error; with Resume the run continues from
-// checkpoint_last exactly as if it had not stopped. Files the loader
-// cannot use are reported on Log, counted, and skipped.
+// checkpoint_last exactly as if it had not stopped. Temporary files that a
+// killed run left in Out are removed first. Every manifest row's file
+// header is read when the run starts: files the loader cannot use are
+// reported on Log, counted once each, and skipped, and a row whose sample
+// count differs from its file's header is reported and used with the
+// file's count.
 func Run(ctx context.Context, o Options) (Result, error) {
 	res := Result{BestValid: nanValue()}
 	if o.Train == "" || o.Out == "" {
@@ -62,8 +65,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
+	removed, err := train.RemoveTemps(o.Out)
+	if len(removed) > 0 {
+		fmt.Fprintf(logw, "wav2vec: removed the temporary files an interrupted run left in %s: %v\n", o.Out, removed)
+	}
+	if err != nil { // housekeeping only: the run can go on
+		fmt.Fprintf(logw, "wav2vec: %v\n", err)
+	}
 	var t *Trainer
-	var err error
 	if o.Resume {
 		if t, err = LoadTrainer(train.LastPath(o.Out)); err != nil {
 			return res, err
@@ -77,22 +86,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	pc := t.Model.Cfg.Pretrain
 
-	var skippedFiles atomic.Int64
-	skippedFiles.Store(t.SkippedFiles)
-	warn := func(path string, err error) {
-		skippedFiles.Add(1)
-		fmt.Fprintf(logw, "wav2vec: skipping %s: %v\n", path, err)
-	}
-	loader, err := openLoader(o.Train, t, true, warn)
+	loader, err := openLoader(o.Train, t, true, logw)
 	if err != nil {
 		return res, err
 	}
 	var valid *dataset.Loader
 	if o.Valid != "" {
-		if valid, err = openLoader(o.Valid, t, false, warn); err != nil {
+		if valid, err = openLoader(o.Valid, t, false, logw); err != nil {
 			return res, err
 		}
 	}
+	t.restoreSkips(loader, valid)
 	if t.Model.clusterTargets() && !o.Resume {
 		load := func(i int) ([]float32, error) {
 			u, err := loader.Load(i)
@@ -120,7 +124,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	save := func() error {
-		t.SkippedFiles = skippedFiles.Load()
+		t.noteSkips(loader, valid)
 		params, extra, meta, err := t.checkpoint()
 		if err != nil {
 			return err
@@ -157,14 +161,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				}
 			}
 			if !st.Skipped && (t.Step%pc.LogInterval == 0 || t.Step == pc.MaxSteps) {
-				if err := metrics.Write(acc.line(t, st, skippedFiles.Load())); err != nil {
+				t.noteSkips(loader, valid)
+				if err := metrics.Write(acc.line(t, st)); err != nil {
 					cancel()
 					return res, err
 				}
 				acc = intervalStats{}
 			}
 			if !st.Skipped && valid != nil && (t.Step%pc.ValidInterval == 0 || t.Step == pc.MaxSteps) {
-				if err := validate(ctx, t, valid, saver, metrics, skippedFiles.Load()); err != nil {
+				if err := validate(ctx, t, loader, valid, saver, metrics); err != nil {
 					cancel()
 					return res, err
 				}
@@ -198,7 +203,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	res.Steps, res.Interrupted = t.Step, ctx.Err() != nil && t.Step < pc.MaxSteps
-	res.SkippedUpdates, res.SkippedFiles = t.SkippedUpdates, skippedFiles.Load()
+	res.SkippedUpdates, res.SkippedFiles = t.SkippedUpdates, t.noteSkips(loader, valid)
 	if b := saver.Best(); train.Finite(b) {
 		res.BestValid = b
 	}
@@ -206,8 +211,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 }
 
 // openLoader opens a manifest for pretraining: crops of CropSeconds,
-// batches of BatchSeconds, shuffled for training.
-func openLoader(path string, t *Trainer, shuffle bool, warn func(string, error)) (*dataset.Loader, error) {
+// batches of BatchSeconds, shuffled for training. Skipped files and wrong
+// sample counts are reported on logw.
+func openLoader(path string, t *Trainer, shuffle bool, logw io.Writer) (*dataset.Loader, error) {
 	m, err := dataset.ReadManifest(path)
 	if err != nil {
 		return nil, err
@@ -222,13 +228,18 @@ func openLoader(path string, t *Trainer, shuffle bool, warn func(string, error))
 		MinSamples:      minSamples,
 		Shuffle:         shuffle,
 		Seed:            t.Seed,
-		Warn:            warn,
+		Warn: func(path string, err error) {
+			fmt.Fprintf(logw, "wav2vec: skipping %s: %v\n", path, err)
+		},
+		Mismatch: func(err *dataset.CountError) {
+			fmt.Fprintf(logw, "wav2vec: %v; using the file's count\n", err)
+		},
 	})
 }
 
 // validate runs a validation pass, logs it and saves checkpoint_best if
 // it improved.
-func validate(ctx context.Context, t *Trainer, valid *dataset.Loader, saver *train.Saver, metrics *train.Metrics, skippedFiles int64) error {
+func validate(ctx context.Context, t *Trainer, loader, valid *dataset.Loader, saver *train.Saver, metrics *train.Metrics) error {
 	vs, err := t.Validate(ctx, valid)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -236,7 +247,7 @@ func validate(ctx context.Context, t *Trainer, valid *dataset.Loader, saver *tra
 		}
 		return err
 	}
-	t.SkippedFiles = skippedFiles
+	t.noteSkips(loader, valid)
 	params, extra, meta, err := t.checkpoint()
 	if err != nil {
 		return err
@@ -275,14 +286,14 @@ func (a *intervalStats) add(st StepStats) {
 
 // line is the metrics line of the interval: means over its updates, and
 // the learning rate and temperature of the last one.
-func (a *intervalStats) line(t *Trainer, last StepStats, skippedFiles int64) map[string]any {
+func (a *intervalStats) line(t *Trainer, last StepStats) map[string]any {
 	n := float64(max(a.n, 1))
 	v := map[string]any{
 		"step": t.Step, "epoch": t.Epoch, "updates": a.n,
 		"loss": a.loss / n, "contrastive": a.con / n, "diversity": a.div / n, "feature_penalty": a.pen / n,
 		"perplexity": a.ppl / n, "accuracy": a.acc / n, "grad_norm": a.gnorm / n,
 		"lr": last.LR, "temperature": last.Temperature,
-		"skipped_updates": t.SkippedUpdates, "skipped_files": skippedFiles,
+		"skipped_updates": t.SkippedUpdates, "skipped_files": t.SkippedFiles,
 	}
 	if el := time.Since(a.start).Seconds(); a.n > 1 && el > 0 {
 		// The first update's time is not measured: speed over the rest.

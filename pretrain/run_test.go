@@ -208,8 +208,9 @@ func TestBadFilesSkipped(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "short.wav"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// garbage.wav claims to be long enough, so only reading it fails;
-	// short.wav is skipped by its manifest size.
+	// Both are skipped when the run starts and reads their headers:
+	// garbage.wav has none, and short.wav is too short (as its manifest
+	// count says too).
 	tsv := writeCorpus(t, dir, 6, 3, "garbage.wav\t12000", "short.wav\t300")
 	var log bytes.Buffer
 	out := filepath.Join(dir, "run")
@@ -298,5 +299,128 @@ func TestNaNBatchSkipped(t *testing.T) {
 	// Training goes on afterwards.
 	if st, err := tr.TrainStep(synthBatch(rng, 2, 8000, 0, 2)); err != nil || st.Skipped || tr.Step != 2 {
 		t.Fatalf("step after the NaN: %+v, %v", st, err)
+	}
+}
+
+// TestManifestCountsChecked: every row's sample count is checked against
+// its file's header when the run starts. A missing file is skipped and
+// counted once, also across a stop and resume; a count ten times too large
+// and a count of 10 for a good file are reported, naming the file and both
+// counts, and the files are trained on with their real lengths.
+func TestManifestCountsChecked(t *testing.T) {
+	dir := t.TempDir()
+	for name, n := range map[string]int{"good10.wav": 10000, "big.wav": 9600} {
+		x := synthUtterance(rand.New(rand.NewPCG(uint64(n), 1)), n)
+		if err := audio.WriteFile(filepath.Join(dir, name), x, audio.SampleRate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tsv := writeCorpus(t, dir, 4, 3, "missing.wav\t12000", "good10.wav\t10", "big.wav\t96000")
+	out := filepath.Join(dir, "run")
+	var log bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 6, Log: &log, Quiet: true,
+		OnStep: func(step int) {
+			if step == 3 {
+				cancel()
+			}
+		}}
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.SkippedFiles != 1 {
+		t.Errorf("first part: %+v, want interrupted with 1 skipped file", res)
+	}
+	first := log.String()
+	for _, want := range []string{
+		"train3.tsv line 7: good10.wav: manifest says 10 samples, the file has 10000",
+		"train3.tsv line 8: big.wav: manifest says 96000 samples, the file has 9600",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("log lacks %q:\n%s", want, first)
+		}
+	}
+	var skips []string
+	for _, line := range strings.Split(first, "\n") {
+		if strings.Contains(line, "skipping") {
+			skips = append(skips, line)
+		}
+	}
+	if len(skips) != 1 || !strings.Contains(skips[0], "missing.wav") {
+		t.Errorf("skip warnings %q, want one, for missing.wav", skips)
+	}
+
+	log.Reset()
+	o.Resume, o.OnStep, o.Config = true, nil, FullConfig{}
+	if res, err = Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 6 || res.SkippedFiles != 1 {
+		t.Errorf("resumed: %+v, want 6 steps and still 1 skipped file", res)
+	}
+	data, err := os.ReadFile(filepath.Join(out, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d metrics lines, want 3 (steps 2, 4, 6):\n%s", len(lines), data)
+	}
+	for _, line := range lines {
+		if !strings.Contains(line, `"skipped_files":1`) {
+			t.Errorf("metrics line %s: want skipped_files 1", line)
+		}
+	}
+}
+
+// writeTemps puts into dir the temporary files a killed run leaves, and
+// files named like them that are not ours; it returns the names of both.
+func writeTemps(t *testing.T, dir string) (stale, keep []string) {
+	t.Helper()
+	stale = []string{".checkpoint_last.safetensors.tmp2718281828", ".checkpoint_best.safetensors.tmp31", ".metrics.jsonl.tmp7"}
+	keep = []string{".notes.tmp", ".checkpoint_last.safetensors.tmp", ".checkpoint_last.safetensors.tmp12.bak", "checkpoint_best.safetensors.tmp5"}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range append(slices.Clone(stale), keep...) {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stale, keep
+}
+
+// TestRunRemovesTemps: a run, fresh or resumed, starts by removing the
+// temporary files an earlier, killed run left in its folder, says so, and
+// leaves every other file alone.
+func TestRunRemovesTemps(t *testing.T) {
+	dir := t.TempDir()
+	tsv := writeCorpus(t, dir, 4, 3)
+	out := filepath.Join(dir, "run")
+	for _, resume := range []bool{false, true} {
+		stale, keep := writeTemps(t, out)
+		var log bytes.Buffer
+		o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 1, Resume: resume, Log: &log, Quiet: true}
+		if resume {
+			o.MaxSteps, o.Config = 2, FullConfig{}
+		}
+		if _, err := Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range stale {
+			if _, err := os.Stat(filepath.Join(out, name)); !os.IsNotExist(err) {
+				t.Errorf("resume %v: %s is still there (%v)", resume, name, err)
+			}
+		}
+		for _, name := range append(keep, train.LastFile, train.MetricsFile) {
+			if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+				t.Errorf("resume %v: %v", resume, err)
+			}
+		}
+		if want := "removed the temporary files an interrupted run left in " + out + ": 3 files, 6.0 kB ("; !strings.Contains(log.String(), want) {
+			t.Errorf("resume %v: log lacks %q:\n%s", resume, want, log.String())
+		}
 	}
 }

@@ -22,11 +22,12 @@ type Trainer struct {
 	Model *Model
 	Seed  uint64
 
-	Step           int   // updates done
-	Epoch          int   // epoch of the next batch
-	Position       int   // plan position of the next batch in Epoch
-	SkippedUpdates int64 // batches whose loss or gradient was not finite
-	SkippedFiles   int64 // utterances the loader could not use (set by Run)
+	Step           int      // updates done
+	Epoch          int      // epoch of the next batch
+	Position       int      // plan position of the next batch in Epoch
+	SkippedUpdates int64    // batches whose loss or gradient was not finite
+	SkippedFiles   int64    // utterances the loaders left out, each counted once (set by Run)
+	skipped        [2][]int // the rows of the training and validation manifests they are
 
 	opt    *nn.Adam
 	sched  nn.Schedule
@@ -260,4 +261,25 @@ func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, 
 	vs.Accuracy /= w
 	vs.Perplexity /= w
 	return vs, nil
+}
+
+// noteSkips records in t the rows the loaders (valid may be nil) have left
+// out so far, for the checkpoint, and returns how many they are.
+func (t *Trainer) noteSkips(trainL, valid *dataset.Loader) int64 {
+	t.skipped[0], t.skipped[1] = trainL.Skipped(), nil
+	if valid != nil {
+		t.skipped[1] = valid.Skipped()
+	}
+	t.SkippedFiles = int64(len(t.skipped[0]) + len(t.skipped[1]))
+	return t.SkippedFiles
+}
+
+// restoreSkips gives the loaders the rows a resumed run had left out
+// before it stopped, so that none is counted twice.
+func (t *Trainer) restoreSkips(trainL, valid *dataset.Loader) {
+	trainL.MarkSkipped(t.skipped[0])
+	if valid != nil {
+		valid.MarkSkipped(t.skipped[1])
+	}
+	t.noteSkips(trainL, valid)
 }

@@ -33,6 +33,9 @@ func Tiny() Config {
 	return Config{Groups: 2, Codes: 64, Dim: 128, TempStart: 2, TempEnd: 0.5, TempDecay: 0.9995}
 }
 
+// WithDefaults returns c with its zero fields taken from Base().
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	b := Base()
 	for _, f := range []struct{ v, d *int }{{&c.Groups, &b.Groups}, {&c.Codes, &b.Codes}, {&c.Dim, &b.Dim}} {
@@ -48,19 +51,40 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Limits of Validate, far beyond wav2vec 2.0's G=2, V=320, Dim=768: they
+// refuse the absurd values of a damaged or doctored checkpoint's config
+// before anything is allocated. Pretraining with cluster targets saves no
+// quantizer tensors, so no shape check bounds what New allocates there:
+// the limits on G*V and V*Dim do.
+const (
+	maxGroups    = 64
+	maxCodes     = 1 << 16 // V
+	maxDim       = 8192
+	maxLogits    = 1 << 16 // G*V
+	maxCodebooks = 1 << 24 // G*V*Dim/G, the codebooks' values
+)
+
 // Validate returns every problem of the configuration at once.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("quantizer: "+format, args...)) }
-	if c.Groups < 0 {
-		bad("groups %d: want positive", c.Groups)
+	sizesOK := true
+	if c.Groups < 0 || c.Groups > maxGroups {
+		bad("groups %d: want 1 to %d", c.Groups, maxGroups)
+		sizesOK = false
 	}
-	if c.Codes < 0 || c.Codes == 1 {
-		bad("codes %d: want at least 2", c.Codes)
+	if c.Codes < 0 || c.Codes == 1 || c.Codes > maxCodes {
+		bad("codes %d: want 2 to %d", c.Codes, maxCodes)
+		sizesOK = false
 	}
-	if c.Dim < 0 || (c.Groups > 0 && c.Dim%c.Groups != 0) {
-		bad("dim %d: want a positive multiple of groups %d", c.Dim, c.Groups)
+	if c.Dim < 0 || c.Dim > maxDim || (c.Groups > 0 && c.Dim%c.Groups != 0) {
+		bad("dim %d: want a positive multiple of groups %d, at most %d", c.Dim, c.Groups, maxDim)
+		sizesOK = false
+	}
+	if sizesOK && (c.Groups*c.Codes > maxLogits || c.Codes*c.Dim > maxCodebooks) {
+		bad("groups %d, codes %d, dim %d: %d logits and %d codebook values, beyond the limits %d and %d",
+			c.Groups, c.Codes, c.Dim, c.Groups*c.Codes, c.Codes*c.Dim, maxLogits, maxCodebooks)
 	}
 	finitePos := func(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
 	if !finitePos(c.TempStart) || !finitePos(c.TempEnd) || c.TempEnd > c.TempStart {
@@ -70,6 +94,20 @@ func (c Config) Validate() error {
 		bad("temp_decay %g: want 0 < decay <= 1", c.TempDecay)
 	}
 	return errors.Join(errs...)
+}
+
+// ParamShapes returns the parameters New(c, in.Size, rng) makes, in the
+// same order, without allocating them: names and shapes, each dimension
+// with the config field it comes from (in's field for the input). c must
+// be valid.
+func (c Config) ParamShapes(in nn.Dim) []nn.ParamShape {
+	c = c.withDefaults()
+	gv := nn.Dim{Size: c.Groups * c.Codes, Field: "quantizer.groups*quantizer.codes"}
+	return []nn.ParamShape{
+		{Name: "quantizer.weight_proj.weight", Dims: []nn.Dim{gv, in}},
+		{Name: "quantizer.weight_proj.bias", Dims: []nn.Dim{gv}},
+		{Name: "quantizer.codevectors", Dims: []nn.Dim{gv, {Size: c.Dim / c.Groups, Field: "quantizer.dim/quantizer.groups"}}},
+	}
 }
 
 // Quantizer holds the parameters: the logits layer and the codebooks.

@@ -3,6 +3,7 @@ package quantizer
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,12 @@ func TestValidate(t *testing.T) {
 		{"negative temperature", Config{TempEnd: -0.5}, []string{"end -0.5"}},
 		{"decay", Config{TempDecay: 1.5}, []string{"temp_decay 1.5"}},
 		{"all at once", Config{Groups: -2, Codes: -3, TempDecay: -1}, []string{"groups -2", "codes -3", "temp_decay -1"}},
+		{"largest", Config{Groups: 64, Codes: 1024, Dim: 64}, nil},
+		{"many groups", Config{Groups: 100000, Dim: 100000}, []string{"groups 100000: want 1 to 64"}},
+		{"many codes", Config{Codes: 1 << 40}, []string{"codes 1099511627776: want 2 to 65536"}},
+		{"wide", Config{Dim: 1 << 20}, []string{"dim 1048576"}},
+		{"too many logits", Config{Groups: 64, Codes: 1 << 16, Dim: 64}, []string{"4194304 logits"}},
+		{"codebooks too large", Config{Groups: 2, Codes: 1 << 16, Dim: 8192}, []string{"536870912 codebook values"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +76,16 @@ func TestParams(t *testing.T) {
 	for _, p := range q.Params() {
 		if s, ok := want[p.Name]; !ok || len(s) != len(p.Shape) || s[0] != p.Shape[0] || s[1%len(s)] != p.Shape[1%len(s)] {
 			t.Errorf("param %s %v, want %v", p.Name, p.Shape, s)
+		}
+	}
+	// ParamShapes lists the same, without allocating.
+	shapes := Config{}.ParamShapes(nn.Dim{Size: 64, Field: "in"})
+	if len(shapes) != len(q.Params()) {
+		t.Fatalf("ParamShapes lists %d parameters, New makes %d", len(shapes), len(q.Params()))
+	}
+	for i, p := range q.Params() {
+		if s := shapes[i]; s.Name != p.Name || !slices.Equal(s.Shape(), p.Shape) {
+			t.Errorf("ParamShapes lists %s %v, New makes %s %v", s.Name, s.Shape(), p.Name, p.Shape)
 		}
 	}
 	// fairseq: weight_proj N(0, 1), bias 0, codevectors U(0, 1).

@@ -10,5 +10,7 @@
 //	DIR/checkpoint_best.safetensors  lowest validation loss so far
 //
 // Steps count optimiser updates. On resume, Metrics drops the lines written
-// after the resumed step so the log reads as one uninterrupted run.
+// after the resumed step so the log reads as one uninterrupted run. The
+// files are written through temporary files beside them; RemoveTemps
+// clears those a killed run left, when the next run starts.
 package train

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -35,6 +36,9 @@ func runEval(e *env, args []string) int {
 		return fail(e, err)
 	}
 	tr, err := dec.transcriber(m, false)
+	if errors.Is(err, asr.ErrOptions) {
+		return usageErr(e, fs, "%v", err)
+	}
 	if err != nil {
 		return fail(e, err)
 	}

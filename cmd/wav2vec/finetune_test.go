@@ -264,3 +264,48 @@ func TestFinetuneResumeKeepsSettings(t *testing.T) {
 		t.Errorf("%d resumed training rows, want 2", seen)
 	}
 }
+
+// TestFinetuneSummaryCountsSkips: a manifest row whose file is missing is
+// counted in the closing summary, and a row whose count disagrees with its
+// file is reported on stderr with the file and both counts and trained on.
+func TestFinetuneSummaryCountsSkips(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyData(t, dir, "train", 4, 1)
+	f, err := audio.ReadFileConfig(filepath.Join(dir, "train-00.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ext, line := range map[string]string{"tsv": "gone.wav\t16000\ntrain-00.wav\t10\n", "ltr": "A B |\nA B |\n", "wrd": "AB\nAB\n"} {
+		path := filepath.Join(dir, "train."+ext)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(data, line...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := runCLI(t, "finetune", "--init", "scratch", "--config", smallConfig(t, dir), "--train", trainTSV, "--valid", trainTSV,
+		"--out", filepath.Join(dir, "run"), "--max-steps", "1", "--batch-seconds", "4", "-q")
+	if code != exitOK {
+		t.Fatalf("finetune: exit %d:\n%s", code, errOut)
+	}
+	// The row is in both the training and the validation manifest.
+	for _, want := range []string{
+		"1 steps done (0 updates skipped, 2 utterances skipped)",
+		fmt.Sprintf("line 7: train-00.wav: manifest says 10 samples, the file has %d", f.Frames),
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	var skips []string
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.Contains(line, "skipping utterance") {
+			skips = append(skips, line)
+		}
+	}
+	if len(skips) != 2 || !strings.Contains(skips[0], "gone.wav") || !strings.Contains(skips[1], "gone.wav") {
+		t.Errorf("skip warnings %q: want gone.wav, in training and validation, and nothing else", skips)
+	}
+}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
-	"github.com/wav2vec-go/wav2vec/audio"
 )
 
 // decodeFlags are the decoding flags of transcribe and eval.
@@ -120,17 +123,19 @@ func loadModel(path string) (*asr.Model, error) {
 }
 
 func runTranscribe(e *env, args []string) int {
-	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
+	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
 	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune); default: the model embedded in the binary")
-	format := fs.String("format", "txt", "output: txt (one line per file), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues); a file that fails gets only its error line on stderr")
+	format := fs.String("format", "txt", "output: txt (one line per file, NAME<TAB>TEXT when there are several), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues; several files need --output-dir); a file that fails gets only its error line on stderr")
+	outDir := fs.String("output-dir", "", "write each file's transcript to DIR/NAME.FORMAT (NAME: the file's name without its extension; stdin for -) instead of stdout")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
 	quiet := fs.Bool("q", false, "no summary line on stderr")
 	dec := addDecodeFlags(fs, true)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	files := fs.Args()
 	switch {
-	case fs.NArg() == 0:
+	case len(files) == 0:
 		return usageErr(e, fs, "no input files (use - for stdin)")
 	case !slices.Contains(asr.Formats, *format):
 		return usageErr(e, fs, "--format must be one of %s, not %q", strings.Join(asr.Formats, ", "), *format)
@@ -138,8 +143,17 @@ func runTranscribe(e *env, args []string) int {
 		return usageErr(e, fs, "--workers must be at least 1")
 	case dec.check() != "":
 		return usageErr(e, fs, "%s", dec.check())
-	case countStdin(fs.Args()) > 1:
+	case countStdin(files) > 1:
 		return usageErr(e, fs, "- (stdin) may appear only once")
+	case *outDir == "" && len(files) > 1 && (*format == asr.FormatSRT || *format == asr.FormatVTT):
+		return usageErr(e, fs, "--format %s makes one document per file: with several files, give --output-dir", *format)
+	}
+	var outPaths []string
+	if *outDir != "" {
+		var problem string
+		if outPaths, problem = outputPaths(*outDir, files, *format); problem != "" {
+			return usageErr(e, fs, "%s", problem)
+		}
 	}
 	loadStart := time.Now()
 	m, err := loadModel(*model)
@@ -147,20 +161,24 @@ func runTranscribe(e *env, args []string) int {
 		return fail(e, err)
 	}
 	tr, err := dec.transcriber(m, *model == "")
+	if errors.Is(err, asr.ErrOptions) {
+		return usageErr(e, fs, "%v", err)
+	}
 	if err != nil {
 		return fail(e, err)
 	}
 	start := time.Now()
 	loading := start.Sub(loadStart).Seconds()
-	files := fs.Args()
-	type result struct {
-		r   asr.Result
-		err error
+
+	// Each file's output goes to its own spool (or file); the spools are
+	// copied to stdout in the order of the files, each as soon as it grows.
+	spools := make([]*spool, len(files))
+	for i := range spools {
+		spools[i] = newSpool()
 	}
-	results := make([]chan result, len(files))
-	for i := range results {
-		results[i] = make(chan result, 1)
-	}
+	durations := make([]float64, len(files))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(*workers, len(files)) {
@@ -168,8 +186,20 @@ func runTranscribe(e *env, args []string) int {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				r, err := transcribeFile(e, tr, files[i])
-				results[i] <- result{r, err}
+				var err error
+				if outPaths != nil {
+					var terr error
+					err = writeFileAtomic(outPaths[i], func(w io.Writer) error {
+						durations[i], terr = transcribeTo(ctx, e, tr, files[i], w, *format, false)
+						return terr
+					})
+					if terr != nil {
+						err = terr
+					}
+				} else {
+					durations[i], err = transcribeTo(ctx, e, tr, files[i], spools[i], *format, len(files) > 1)
+				}
+				spools[i].close(err)
 			}
 		}()
 	}
@@ -178,9 +208,9 @@ func runTranscribe(e *env, args []string) int {
 		for i := range files {
 			select {
 			case jobs <- i:
-			case <-e.ctx.Done():
+			case <-ctx.Done():
 				for j := i; j < len(files); j++ {
-					results[j] <- result{err: e.ctx.Err()}
+					spools[j].close(ctx.Err())
 				}
 				return
 			}
@@ -189,17 +219,18 @@ func runTranscribe(e *env, args []string) int {
 	code := exitOK
 	var seconds float64
 	for i, name := range files {
-		res := <-results[i]
-		if res.err != nil {
-			fileError(e, displayName(name), res.err)
+		err, werr := spools[i].drain(e.stdout)
+		if werr != nil {
+			cancel()
+			wg.Wait()
+			return fail(e, werr)
+		}
+		if err != nil {
+			fileError(e, displayName(name), err)
 			code = exitFail
 			continue
 		}
-		seconds += res.r.Duration
-		if err := asr.WriteResult(e.stdout, *format, displayName(name), res.r); err != nil {
-			wg.Wait()
-			return fail(e, err)
-		}
+		seconds += durations[i]
 	}
 	wg.Wait()
 	if !*quiet {
@@ -208,6 +239,100 @@ func runTranscribe(e *env, args []string) int {
 			seconds, elapsed, seconds/max(elapsed, 1e-9), loading)
 	}
 	return code
+}
+
+// outputPaths returns DIR/NAME.FORMAT for each input, or a problem: two
+// inputs with the same name, or a folder that cannot be made.
+func outputPaths(dir string, files []string, format string) ([]string, string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Sprintf("--output-dir: %v", err)
+	}
+	paths := make([]string, len(files))
+	seen := map[string]string{}
+	for i, f := range files {
+		base := "stdin"
+		if f != "-" {
+			base = strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		}
+		paths[i] = filepath.Join(dir, base+"."+format)
+		if other, ok := seen[paths[i]]; ok {
+			return nil, fmt.Sprintf("%s and %s would both be written to %s", other, displayName(f), paths[i])
+		}
+		seen[paths[i]] = displayName(f)
+	}
+	return paths, ""
+}
+
+// transcribeTo transcribes one input (a WAV file, or stdin for "-") into w
+// in format, segment by segment, and returns its duration in seconds. named
+// puts the input's name and a tab before a txt line.
+func transcribeTo(ctx context.Context, e *env, tr *asr.Transcriber, name string, w io.Writer, format string, named bool) (float64, error) {
+	r, done, err := openInput(e, name)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	tw, err := asr.NewWriter(w, format, displayName(name))
+	if err != nil {
+		return 0, err
+	}
+	first := true
+	d, err := tr.Stream(r, func(s asr.Segment) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if first && named && format == asr.FormatTXT {
+			if _, err := fmt.Fprintf(w, "%s\t", displayName(name)); err != nil {
+				return err
+			}
+		}
+		first = false
+		return tw.WriteSegment(s)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if first && named && format == asr.FormatTXT {
+		if _, err := fmt.Fprintf(w, "%s\t", displayName(name)); err != nil {
+			return 0, err
+		}
+	}
+	return d, tw.Close(d)
+}
+
+// openInput opens a WAV input for reading more than once: a file, or stdin
+// when it is seekable, or else a copy of stdin in a temporary file (removed
+// by done), so that memory stays bounded whatever its length.
+func openInput(e *env, name string) (r io.ReadSeeker, done func(), err error) {
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil // read-only: Close loses nothing
+	}
+	if rs, ok := e.stdin.(io.ReadSeeker); ok {
+		if _, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			return rs, func() {}, nil
+		}
+	}
+	tmp, err := os.CreateTemp("", "wav2vec-stdin-*.wav")
+	if err != nil {
+		return nil, nil, fmt.Errorf("<stdin>: copying to a temporary file: %w", err)
+	}
+	done = func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	if _, err := io.Copy(tmp, e.stdin); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("<stdin>: copying to %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return tmp, done, nil
 }
 
 // fileError prints one line about a failed input, naming it once.
@@ -238,17 +363,58 @@ func displayName(name string) string {
 	return name
 }
 
-// transcribeFile reads one input (a WAV file, or stdin for "-").
-func transcribeFile(e *env, tr *asr.Transcriber, name string) (asr.Result, error) {
-	var x []float32
-	var err error
-	if name == "-" {
-		x, _, err = audio.Decode(e.stdin)
-	} else {
-		x, err = audio.ReadFile(name)
+// spool holds one input's output until it is copied out; Write never
+// blocks, so a worker need not wait for the inputs before its own.
+type spool struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+	done bool
+	err  error
+}
+
+func newSpool() *spool {
+	s := &spool{}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(s.buf, p...)
+	s.cond.Broadcast()
+	return len(p), nil
+}
+
+// close marks the output complete; err is the input's failure, if any.
+func (s *spool) close(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done, s.err = true, err
+	s.cond.Broadcast()
+}
+
+// drain copies the output to w as it comes until the spool is closed, and
+// returns the input's error and w's.
+func (s *spool) drain(w io.Writer) (err, werr error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		for len(s.buf) == 0 && !s.done {
+			s.cond.Wait()
+		}
+		if len(s.buf) > 0 {
+			b := s.buf
+			s.buf = nil
+			s.mu.Unlock()
+			_, werr = w.Write(b)
+			s.mu.Lock()
+			if werr != nil {
+				return nil, werr
+			}
+			continue
+		}
+		return s.err, nil
 	}
-	if err != nil {
-		return asr.Result{}, err
-	}
-	return tr.Transcribe(x)
 }

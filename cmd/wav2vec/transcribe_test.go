@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,8 +136,8 @@ func TestTranscribe(t *testing.T) {
 			t.Errorf("exit %d, want 1", code)
 		}
 		lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-		if len(lines) != 2 || lines[1] != want2.Text {
-			t.Errorf("stdout %q: want 2 lines, the second %q", stdout, want2.Text)
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], good1+"\t") || lines[1] != good2+"\t"+want2.Text {
+			t.Errorf("stdout %q: want 2 lines NAME<TAB>TEXT, the second %q", stdout, good2+"\t"+want2.Text)
 		}
 		errLines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if len(errLines) != 3 {
@@ -146,6 +150,61 @@ func TestTranscribe(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "too short") || strings.Contains(stderr, "panic") {
 			t.Errorf("stderr:\n%s", stderr)
+		}
+	})
+	t.Run("subtitles for several files", func(t *testing.T) {
+		for _, format := range []string{"srt", "vtt"} {
+			code, _, stderr := runCLI(t, "transcribe", "--model", model, "--format", format, good1, good2)
+			if code != exitUsage || !strings.Contains(stderr, "--output-dir") {
+				t.Errorf("%s without --output-dir: exit %d, stderr:\n%s", format, code, stderr)
+			}
+			outDir := filepath.Join(t.TempDir(), "subs")
+			code, stdout, stderr := runCLI(t, "transcribe", "--model", model, "--format", format, "-q", "--output-dir", outDir, good1, missing, good2)
+			if code != exitFail || stdout != "" || !strings.Contains(stderr, missing) {
+				t.Errorf("%s: exit %d, stdout %q, stderr:\n%s", format, code, stdout, stderr)
+			}
+			entries, err := os.ReadDir(outDir)
+			if err != nil || len(entries) != 2 {
+				t.Fatalf("%s: %v in %s (%v), want valid-00 and valid-01 only", format, entries, outDir, err)
+			}
+			for _, f := range []string{good1, good2} {
+				name := strings.TrimSuffix(filepath.Base(f), ".wav") + "." + format
+				doc, err := os.ReadFile(filepath.Join(outDir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := parseSubtitles(string(doc), format == "vtt"); err != nil {
+					t.Errorf("%s: %v\n%s", name, err, doc)
+				}
+				_, alone, _ := runCLI(t, "transcribe", "--model", model, "--format", format, "-q", f)
+				if string(doc) != alone {
+					t.Errorf("%s differs from the file transcribed alone:\n%s\nalone:\n%s", name, doc, alone)
+				}
+			}
+		}
+		code, _, stderr := runCLI(t, "transcribe", "--model", model, "--output-dir", t.TempDir(), good1, filepath.Join(dir, "sub", "valid-00.wav"))
+		if code != exitUsage || !strings.Contains(stderr, "would both be written to") {
+			t.Errorf("two inputs named alike: exit %d, stderr:\n%s", code, stderr)
+		}
+	})
+	t.Run("window", func(t *testing.T) {
+		for _, args := range [][]string{{"--window", "0.01"}, {"--overlap", "0.05"}, {"--window", "-1"}} {
+			code, stdout, stderr := runCLI(t, append([]string{"transcribe", "--model", model}, append(args, good1)...)...)
+			if code != exitUsage || stdout != "" || !strings.Contains(stderr, args[0]) && !strings.Contains(stderr, strings.TrimPrefix(args[0], "--")) {
+				t.Errorf("%v: exit %d, stdout %q, stderr:\n%s", args, code, stdout, stderr)
+			}
+		}
+	})
+	t.Run("stdin pipe", func(t *testing.T) {
+		data, err := os.ReadFile(good2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		pipe := struct{ io.Reader }{bytes.NewReader(data)} // not seekable
+		code := run(context.Background(), []string{"transcribe", "--model", model, "-q", "-"}, pipe, &stdout, &stderr)
+		if code != exitOK || stdout.String() != want2.Text+"\n" {
+			t.Errorf("exit %d, %q, want %q\n%s", code, stdout.String(), want2.Text, stderr.String())
 		}
 	})
 	t.Run("lexicon", func(t *testing.T) {
@@ -213,4 +272,133 @@ func TestTranscribe(t *testing.T) {
 			}
 		}
 	})
+}
+
+// parseSubtitles checks that doc is one valid SRT document (vtt false) or
+// WebVTT document: the header once at the top (VTT, with an optional NOTE
+// block), then cues separated by one blank line, SRT cues numbered from 1
+// without gaps, each cue's times well-formed, its start before its end and
+// not before the previous cue's end, and a line of text.
+func parseSubtitles(doc string, vtt bool) error {
+	sep := ","
+	if vtt {
+		sep = "."
+		rest, ok := strings.CutPrefix(doc, "WEBVTT\n\n")
+		if !ok {
+			return fmt.Errorf("no WEBVTT header")
+		}
+		doc = rest
+		if strings.HasPrefix(doc, "NOTE ") {
+			_, doc, _ = strings.Cut(doc, "\n\n")
+		}
+	}
+	if doc == "" {
+		return nil
+	}
+	if !strings.HasSuffix(doc, "\n\n") {
+		return fmt.Errorf("the document does not end with a blank line")
+	}
+	ts := `(\d\d):([0-5]\d):([0-5]\d)` + regexp.QuoteMeta(sep) + `(\d\d\d)`
+	timing := regexp.MustCompile("^" + ts + " --> " + ts + "$")
+	seconds := func(m []string) float64 {
+		h, _ := strconv.Atoi(m[0])
+		mi, _ := strconv.Atoi(m[1])
+		s, _ := strconv.Atoi(m[2])
+		ms, _ := strconv.Atoi(m[3])
+		return float64(h*3600+mi*60+s) + float64(ms)/1000
+	}
+	last := 0.0
+	for i, cue := range strings.Split(strings.TrimSuffix(doc, "\n\n"), "\n\n") {
+		lines := strings.Split(cue, "\n")
+		if !vtt {
+			if len(lines) == 0 || lines[0] != strconv.Itoa(i+1) {
+				return fmt.Errorf("cue %d is numbered %q", i+1, lines[0])
+			}
+			lines = lines[1:]
+		}
+		if len(lines) != 2 || strings.TrimSpace(lines[1]) == "" {
+			return fmt.Errorf("cue %d: %q is not a timing line and one line of text", i+1, cue)
+		}
+		m := timing.FindStringSubmatch(lines[0])
+		if m == nil {
+			return fmt.Errorf("cue %d: bad timing line %q", i+1, lines[0])
+		}
+		start, end := seconds(m[1:5]), seconds(m[5:9])
+		if end <= start || start < last {
+			return fmt.Errorf("cue %d: %s goes backwards (previous cue ended at %.3f s)", i+1, lines[0], last)
+		}
+		last = end
+		if strings.Contains(lines[1], "WEBVTT") {
+			return fmt.Errorf("cue %d: a second header", i+1)
+		}
+	}
+	return nil
+}
+
+// TestTranscribeSubtitlesLong: a 75 s recording (longer than a window, so
+// decoded in segments) and a short one, as srt and vtt with --output-dir:
+// one strictly valid document per input, with many cues numbered and timed
+// across the segments, equal to what the library writes.
+func TestTranscribeSubtitlesLong(t *testing.T) {
+	m, err := asr.DefaultModel()
+	if err != nil {
+		t.Skip("no default model embedded")
+	}
+	var x []float32
+	for len(x) < 75*audio.SampleRate {
+		for _, f := range []string{"clear_train_voice", "heldout_voice", "noisy_reverb"} {
+			y, err := audio.ReadFile("../../testdata/speech/" + f + ".wav")
+			if err != nil {
+				t.Fatal(err)
+			}
+			x = append(append(x, y...), make([]float32, audio.SampleRate/2)...)
+		}
+	}
+	dir := t.TempDir()
+	long, short := filepath.Join(dir, "long.wav"), "../../testdata/speech/noisy_reverb.wav"
+	if err := audio.WriteFile(long, x, audio.SampleRate); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = audio.ReadFile(long); err != nil { // as 16-bit samples
+		t.Fatal(err)
+	}
+	tr, err := asr.NewTranscriber(m, asr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tr.Transcribe(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"srt", "vtt"} {
+		out := filepath.Join(dir, format)
+		code, stdout, stderr := runCLI(t, "transcribe", "--lm", "none", "--lexicon", "none", "--format", format, "--output-dir", out, "-q", long, short)
+		if code != exitOK || stdout != "" {
+			t.Fatalf("%s: exit %d, stdout %q, stderr:\n%s", format, code, stdout, stderr)
+		}
+		doc, err := os.ReadFile(filepath.Join(out, "long."+format))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := parseSubtitles(string(doc), format == "vtt"); err != nil {
+			t.Errorf("long.%s: %v\n%s", format, err, doc)
+		}
+		if n := strings.Count(string(doc), " --> "); n < 10 {
+			t.Errorf("long.%s has %d cues, want many", format, n)
+		}
+		var lib bytes.Buffer
+		if err := asr.WriteResult(&lib, format, long, want); err != nil {
+			t.Fatal(err)
+		}
+		if string(doc) != lib.String() {
+			t.Errorf("long.%s differs from the library's document:\n%s\nlibrary:\n%s", format, doc, lib.String())
+		}
+		doc, err = os.ReadFile(filepath.Join(out, "noisy_reverb."+format))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := parseSubtitles(string(doc), format == "vtt"); err != nil || !strings.Contains(string(doc), " --> ") {
+			t.Errorf("noisy_reverb.%s: %v\n%s", format, err, doc)
+		}
+	}
 }

@@ -1,0 +1,204 @@
+package asr
+
+import (
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+)
+
+// A Segment is a stretch of an input decoded on its own: its transcript and
+// words, timed in seconds from the start of the input.
+type Segment struct {
+	Start, End float64
+	Text       string
+	Words      []Word
+}
+
+// sampleReader yields normalised 16 kHz samples in order, io.EOF at the end.
+type sampleReader interface {
+	Read(dst []float32) (int, error)
+}
+
+// sliceReader reads samples from a slice.
+type sliceReader struct{ x []float32 }
+
+func (s *sliceReader) Read(dst []float32) (int, error) {
+	if len(s.x) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(dst, s.x)
+	s.x = s.x[n:]
+	return n, nil
+}
+
+// normReader normalises the samples of a stream as they are read.
+type normReader struct {
+	s    *audio.Stream
+	norm audio.Norm
+}
+
+func (r *normReader) Read(dst []float32) (int, error) {
+	n, err := r.s.Read(dst)
+	r.norm.Apply(dst[:n])
+	return n, err
+}
+
+// Stream transcribes the WAV stream r (any rate and channel count the audio
+// package reads) and calls emit with each Segment, in order, as soon as it
+// is final; an error from emit stops the work and is returned. r must be
+// seekable: it is read twice for the mean and variance that normalise it,
+// then once more to transcribe it, so a malformed or truncated file is
+// refused before any segment is emitted. Memory is bounded by a window
+// whatever the input's length, and the segments are those Transcribe gives
+// for the whole input. It returns the input's duration in seconds.
+func (t *Transcriber) Stream(r io.ReadSeeker, emit func(Segment) error) (float64, error) {
+	norm, n, err := audio.NormOf(r)
+	if err != nil {
+		return 0, err
+	}
+	s, err := audio.NewStream(r)
+	if err != nil {
+		return 0, err
+	}
+	duration := float64(n) / audio.SampleRate
+	return duration, t.run(&normReader{s, norm}, int(n), duration, emit)
+}
+
+// collect returns an emit function that gathers segments into res.
+func collect(res *Result) func(Segment) error {
+	return func(s Segment) error {
+		if s.Text != "" {
+			if res.Text != "" {
+				res.Text += " "
+			}
+			res.Text += s.Text
+		}
+		res.Words = append(res.Words, s.Words...)
+		return nil
+	}
+}
+
+// run transcribes the n normalised samples of src window by window,
+// emitting segments.
+func (t *Transcriber) run(src sampleReader, n int, duration float64, emit func(Segment) error) error {
+	if err := t.m.checkLength(n); err != nil {
+		return err
+	}
+	c := t.cache()
+	defer t.release(c)
+	seg := &segmenter{t: t, V: t.m.Vocab.Size(), max: t.win, duration: duration, emit: emit}
+	var buf []float32 // samples [at, at+len(buf)) of the input
+	at := 0
+	windows := t.m.planWindows(n, t.win, t.margin)
+	for i, w := range windows {
+		for at+len(buf) < w.end {
+			buf = slices.Grow(buf, min(w.end-at-len(buf), 1<<16))
+			k, err := src.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+k]
+			if err == io.EOF && at+len(buf) < w.end {
+				return fmt.Errorf("asr: the input ended after %d of %d samples: %w", at+len(buf), n, io.ErrUnexpectedEOF)
+			}
+			if err != nil && err != io.EOF {
+				return err
+			}
+		}
+		out, err := t.m.forward(c, [][]float32{buf[w.start-at : w.end-at]})
+		if err != nil {
+			return err
+		}
+		if err := seg.push(out[0][w.keep0*seg.V : w.keep1*seg.V]); err != nil {
+			return err
+		}
+		if i+1 < len(windows) {
+			next := windows[i+1].start
+			buf = buf[:copy(buf, buf[next-at:])]
+			at = next
+		}
+	}
+	return seg.finish()
+}
+
+// segmenter gathers frames of log probabilities and decodes them in
+// segments of at most max frames, cut at the longest pause.
+type segmenter struct {
+	t        *Transcriber
+	V, max   int
+	duration float64
+	emit     func(Segment) error
+
+	lp    []float32 // pending frames x V
+	first int       // the input frame of lp's first row
+}
+
+// push adds frames (a whole number of rows) and decodes every segment that
+// can no longer grow.
+func (s *segmenter) push(frames []float32) error {
+	s.lp = append(s.lp, frames...)
+	for len(s.lp)/s.V > s.max {
+		if err := s.decode(s.cut(), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish decodes what is pending.
+func (s *segmenter) finish() error {
+	if len(s.lp) == 0 {
+		return nil
+	}
+	return s.decode(len(s.lp)/s.V, true)
+}
+
+// cut returns where the next segment ends: in the middle of the longest
+// run of frames, among its first max, whose most likely symbol is the blank
+// or the word boundary (a pause), starting no earlier than a third of max so
+// that segments stay long; at max when there is no pause at all.
+func (s *segmenter) cut() int {
+	blank, boundary := s.t.m.Vocab.Blank(), s.t.m.boundary
+	best, bestLen := s.max, 0
+	run := 0
+	for f := 0; f <= s.max; f++ {
+		pause := false
+		if f < s.max {
+			k := argmax(s.lp[f*s.V : (f+1)*s.V])
+			pause = k == blank || k == boundary
+		}
+		if pause {
+			run++
+			continue
+		}
+		mid := f - run/2
+		if run > bestLen && mid >= s.max/3 {
+			best, bestLen = mid, run
+		}
+		run = 0
+	}
+	return max(best, 1)
+}
+
+// decode decodes the first frames pending as one segment and emits it;
+// the last segment ends at the end of the input.
+func (s *segmenter) decode(frames int, last bool) error {
+	tokens := s.t.decode(s.lp[:frames*s.V], frames)
+	for i := range tokens {
+		tokens[i].Start += s.first
+		tokens[i].End += s.first
+	}
+	m := s.t.m
+	fs := m.FrameSeconds()
+	seg := Segment{
+		Start: min(float64(s.first)*fs, s.duration),
+		End:   min(float64(s.first+frames)*fs, s.duration),
+		Text:  Transcript(TokenIDs(tokens), m.symbols, m.boundary),
+		Words: Words(tokens, m.symbols, m.boundary, fs, s.duration),
+	}
+	if last {
+		seg.End = s.duration
+	}
+	s.lp = s.lp[:copy(s.lp, s.lp[frames*s.V:])]
+	s.first += frames
+	return s.emit(seg)
+}
