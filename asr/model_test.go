@@ -229,7 +229,7 @@ func TestWindowSeams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(m.planWindows(len(x), windowed.win, windowed.margin)); n < 5 {
+			if n := len(m.input.Windows(len(x), windowed.win, windowed.margin)); n < 5 {
 				t.Fatalf("only %d windows", n)
 			}
 			a, fa, err := whole.LogProbs(x)

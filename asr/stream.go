@@ -1,11 +1,10 @@
 package asr
 
 import (
-	"fmt"
 	"io"
-	"slices"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/encoder"
 )
 
 // A Segment is a stretch of an input decoded on its own: its transcript and
@@ -14,11 +13,6 @@ type Segment struct {
 	Start, End float64
 	Text       string
 	Words      []Word
-}
-
-// sampleReader yields normalised 16 kHz samples in order, io.EOF at the end.
-type sampleReader interface {
-	Read(dst []float32) (int, error)
 }
 
 // sliceReader reads samples from a slice.
@@ -82,40 +76,23 @@ func collect(res *Result) func(Segment) error {
 
 // run transcribes the n normalised samples of src window by window,
 // emitting segments.
-func (t *Transcriber) run(src sampleReader, n int, duration float64, emit func(Segment) error) error {
+func (t *Transcriber) run(src interface{ Read([]float32) (int, error) }, n int, duration float64, emit func(Segment) error) error {
 	if err := t.m.checkLength(n); err != nil {
 		return err
 	}
 	c := t.cache()
 	defer t.release(c)
 	seg := &segmenter{t: t, V: t.m.Vocab.Size(), max: t.win, duration: duration, emit: emit}
-	var buf []float32 // samples [at, at+len(buf)) of the input
-	at := 0
-	windows := t.m.planWindows(n, t.win, t.margin)
-	for i, w := range windows {
-		for at+len(buf) < w.end {
-			buf = slices.Grow(buf, min(w.end-at-len(buf), 1<<16))
-			k, err := src.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+k]
-			if err == io.EOF && at+len(buf) < w.end {
-				return fmt.Errorf("asr: the input ended after %d of %d samples: %w", at+len(buf), n, io.ErrUnexpectedEOF)
-			}
-			if err != nil && err != io.EOF {
-				return err
-			}
-		}
-		out, err := t.m.forward(c, [][]float32{buf[w.start-at : w.end-at]})
+	ws := t.m.input.Windows(n, t.win, t.margin)
+	err := encoder.EachWindow(src, n, ws, func(w encoder.Window, x []float32) error {
+		out, err := t.m.forward(c, [][]float32{x})
 		if err != nil {
 			return err
 		}
-		if err := seg.push(out[0][w.keep0*seg.V : w.keep1*seg.V]); err != nil {
-			return err
-		}
-		if i+1 < len(windows) {
-			next := windows[i+1].start
-			buf = buf[:copy(buf, buf[next-at:])]
-			at = next
-		}
+		return seg.push(out[0][w.Keep0*seg.V : w.Keep1*seg.V])
+	})
+	if err != nil {
+		return err
 	}
 	return seg.finish()
 }

@@ -159,12 +159,12 @@ func (t *Transcriber) logProbs(x []float32) (lp []float32, frames int, err error
 	V := t.m.Vocab.Size()
 	F := t.m.Frames(len(x))
 	lp = make([]float32, F*V)
-	for _, w := range t.m.planWindows(len(x), t.win, t.margin) {
-		out, err := t.m.forward(c, [][]float32{x[w.start:w.end]})
+	for _, w := range t.m.input.Windows(len(x), t.win, t.margin) {
+		out, err := t.m.forward(c, [][]float32{x[w.Start:w.End]})
 		if err != nil {
 			return nil, 0, err
 		}
-		copy(lp[(w.first+w.keep0)*V:(w.first+w.keep1)*V], out[0][w.keep0*V:w.keep1*V])
+		copy(lp[(w.First+w.Keep0)*V:(w.First+w.Keep1)*V], out[0][w.Keep0*V:w.Keep1*V])
 	}
 	return lp, F, nil
 }

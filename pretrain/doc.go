@@ -4,7 +4,9 @@
 // (cosine similarity over a temperature, cross-entropy against K
 // distractors), the codebook diversity loss and the feature penalty, Adam
 // with warm-up and decay, gradient clipping, checkpoints that resume
-// bit-identically, and feature extraction (z, c or q) from a checkpoint.
+// bit-identically, and feature extraction (z, c or q) from a checkpoint:
+// Extract from samples in memory, ExtractTo from a WAV stream in windows,
+// in memory bounded by a window, into a .npy file.
 //
 // The model reads the waveform, or with the encoder's logmel input its
 // 80-bin log-mel features: then there is no feature encoder, the quantizer

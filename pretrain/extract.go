@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
 
@@ -28,11 +27,8 @@ const (
 // and returns the chosen layer as a frames x dim row-major matrix. Input
 // shorter than the encoder's receptive field is an error.
 func (m *Model) Extract(samples []float32, layer string) (data []float32, frames, dim int, err error) {
-	if layer != LayerZ && layer != LayerC && layer != LayerQ {
-		return nil, 0, 0, fmt.Errorf("pretrain: extract: unknown layer %q (want z, c or q)", layer)
-	}
-	if layer == LayerQ && m.clusterTargets() {
-		return nil, 0, 0, errors.New("pretrain: extract: this model was trained on cluster targets and has no trained quantizer: no layer q (want z or c)")
+	if err := m.checkLayer(layer); err != nil {
+		return nil, 0, 0, err
 	}
 	L := len(samples)
 	T := m.Frames(L)
@@ -45,6 +41,102 @@ func (m *Model) Extract(samples []float32, layer string) (data []float32, frames
 	}
 	defer lp.prog.Close()
 	return lp.run(samples)
+}
+
+// checkLayer returns an error for a layer the model cannot give.
+func (m *Model) checkLayer(layer string) error {
+	if layer != LayerZ && layer != LayerC && layer != LayerQ {
+		return fmt.Errorf("pretrain: extract: unknown layer %q (want z, c or q)", layer)
+	}
+	if layer == LayerQ && m.clusterTargets() {
+		return errors.New("pretrain: extract: this model was trained on cluster targets and has no trained quantizer: no layer q (want z or c)")
+	}
+	return nil
+}
+
+// extractWindowSeconds is the audio ExtractTo runs through the network at
+// once, and extractMarginSeconds how much of it, at least, each window
+// leaves on either side of the frames it keeps.
+const (
+	extractWindowSeconds = 30.0
+	extractMarginSeconds = 1.5
+)
+
+// ExtractTo runs the model in inference mode on the WAV stream r and writes
+// the chosen layer to w as a NumPy .npy matrix of frames x dim float32 (see
+// WriteNpy), returning its shape. r must be seekable: it is read twice for
+// the mean and variance that normalise it as in training, then once more.
+// The network sees windows of 30 s that keep their centre frames, each with
+// at least the context network's reach (and 1.5 s) of audio on either
+// side, so the matrix is the whole-input run's (up to float rounding) in
+// memory bounded by a window, whatever the input's length. Nothing is
+// written when the stream is refused (malformed, or too short).
+func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, dim int, err error) {
+	if err := m.checkLayer(layer); err != nil {
+		return 0, 0, err
+	}
+	norm, n64, err := audio.NormOf(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	n := int(n64)
+	F := m.Frames(n)
+	if F < 1 {
+		return 0, 0, fmt.Errorf("pretrain: extract: %d samples is shorter than the %d the encoder needs", n, m.MinSamples())
+	}
+	s, err := audio.NewStream(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	win := m.Frames(int(extractWindowSeconds * audio.SampleRate))
+	margin := max(m.Cfg.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
+	progs := map[int]*layerProgram{} // by window length: two at most
+	defer func() {
+		for _, p := range progs {
+			p.prog.Close()
+		}
+	}()
+	bw := bufio.NewWriter(w)
+	src := &normalizing{s, norm}
+	err = encoder.EachWindow(src, n, m.input.Windows(n, win, margin), func(wd encoder.Window, x []float32) error {
+		lp := progs[len(x)]
+		if lp == nil {
+			var err error
+			if lp, err = m.layerProgram(len(x), layer); err != nil {
+				return err
+			}
+			progs[len(x)] = lp
+		}
+		data, _, d, err := lp.runNormalised(x)
+		if err != nil {
+			return err
+		}
+		if dim == 0 {
+			dim = d
+			writeNpyHeader(bw, F, dim)
+		}
+		writeFloats(bw, data[wd.Keep0*dim:wd.Keep1*dim])
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("pretrain: extract: %w", err)
+	}
+	return F, dim, nil
+}
+
+// normalizing normalises a stream's samples as they are read.
+type normalizing struct {
+	s    *audio.Stream
+	norm audio.Norm
+}
+
+func (r *normalizing) Read(dst []float32) (int, error) {
+	n, err := r.s.Read(dst)
+	r.norm.Apply(dst[:n])
+	return n, err
 }
 
 // layerProgram is a compiled inference graph from one utterance of L
@@ -82,6 +174,11 @@ func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 func (lp *layerProgram) run(samples []float32) (data []float32, frames, dim int, err error) {
 	x := slices.Clone(samples)
 	audio.Normalize(x)
+	return lp.runNormalised(x)
+}
+
+// runNormalised is run on samples already normalised.
+func (lp *layerProgram) runNormalised(x []float32) (data []float32, frames, dim int, err error) {
 	p, out, T := lp.prog, lp.out, lp.m.Frames(lp.L)
 	p.Set(lp.in, lp.m.input.Batch([][]float32{x}, lp.L))
 	if err := p.Run(); err != nil {
@@ -104,50 +201,32 @@ func WriteNpy(w io.Writer, data []float32, rows, cols int) error {
 	if rows*cols != len(data) || rows < 0 || cols < 0 {
 		return fmt.Errorf("pretrain: npy: %d values for shape (%d, %d)", len(data), rows, cols)
 	}
+	bw := bufio.NewWriter(w)
+	writeNpyHeader(bw, rows, cols)
+	writeFloats(bw, data)
+	return bw.Flush()
+}
+
+// writeNpyHeader writes the .npy header of a rows x cols float32 matrix;
+// bw's Flush reports any error.
+func writeNpyHeader(bw *bufio.Writer, rows, cols int) {
 	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows, cols)
 	// magic (6) + version (2) + header length (2) + header + '\n', padded
 	// with spaces to a multiple of 64 bytes.
 	total := 10 + len(header) + 1
 	pad := (64 - total%64) % 64
 	header += strings.Repeat(" ", pad) + "\n"
-	bw := bufio.NewWriter(w)
 	bw.WriteString("\x93NUMPY\x01\x00")
 	binary.Write(bw, binary.LittleEndian, uint16(len(header)))
 	bw.WriteString(header)
+}
+
+// writeFloats writes values as little-endian float32; bw's Flush reports
+// any error.
+func writeFloats(bw *bufio.Writer, data []float32) {
 	var b [4]byte
 	for _, v := range data {
 		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
 		bw.Write(b[:])
 	}
-	return bw.Flush()
-}
-
-// WriteNpyFile writes the matrix to path (through a temporary file that is
-// renamed into place), checking every write and the close.
-func WriteNpyFile(path string, data []float32, rows, cols int) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("pretrain: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if err = WriteNpy(f, data, rows, cols); err != nil {
-		f.Close()
-		return fmt.Errorf("pretrain: %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err == nil {
-		err = f.Close()
-	} else {
-		f.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("pretrain: %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("pretrain: %w", err)
-	}
-	return nil
 }

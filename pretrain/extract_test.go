@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wav2vec-go/wav2vec/audio"
 )
 
 func TestWriteNpy(t *testing.T) {
@@ -141,5 +143,67 @@ func testExtract(t *testing.T, cfg FullConfig, zDim, wantFrames int) {
 	}
 	if _, err := LoadModel(filepath.Join(t.TempDir(), "none.safetensors")); err == nil {
 		t.Error("loading a missing checkpoint succeeded")
+	}
+}
+
+// TestExtractTo extracts 75 s (three windows) from a WAV stream: the .npy
+// file holds the whole-input run's matrix (up to float rounding at the
+// seams), for the waveform and the log-mel input; a malformed stream
+// writes nothing.
+func TestExtractTo(t *testing.T) {
+	logmel := quickConfig()
+	logmel.Encoder.Input = "logmel"
+	for name, cfg := range map[string]FullConfig{"wave": quickConfig(), "logmel": logmel} {
+		t.Run(name, func(t *testing.T) {
+			tr, err := NewTrainer(cfg, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tr.Model
+			rng := rand.New(rand.NewPCG(4, 4))
+			var x []float32
+			for len(x) < 75*audio.SampleRate {
+				x = append(x, synthUtterance(rng, 16000)...)
+			}
+			var wav bytes.Buffer
+			if err := audio.Encode(&wav, x, audio.SampleRate); err != nil {
+				t.Fatal(err)
+			}
+			if x, _, err = audio.Decode(bytes.NewReader(wav.Bytes())); err != nil {
+				t.Fatal(err)
+			}
+			for _, layer := range []string{LayerZ, LayerC} {
+				want, frames, dim, err := m.Extract(x, layer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var npy bytes.Buffer
+				f, d, err := m.ExtractTo(&npy, bytes.NewReader(wav.Bytes()), layer)
+				if err != nil || f != frames || d != dim {
+					t.Fatalf("%s: %d x %d (%v), want %d x %d", layer, f, d, err, frames, dim)
+				}
+				var whole bytes.Buffer
+				if err := WriteNpy(&whole, want, frames, dim); err != nil {
+					t.Fatal(err)
+				}
+				got, ref := npy.Bytes(), whole.Bytes()
+				if len(got) != len(ref) || !bytes.Equal(got[:128], ref[:128]) {
+					t.Fatalf("%s: %d bytes, want %d with the same header", layer, len(got), len(ref))
+				}
+				worst := 0.0
+				for i := 128; i < len(got); i += 4 {
+					a := math.Float32frombits(binary.LittleEndian.Uint32(got[i:]))
+					b := math.Float32frombits(binary.LittleEndian.Uint32(ref[i:]))
+					worst = max(worst, math.Abs(float64(a-b))/(1+math.Abs(float64(b))))
+				}
+				if worst > 1e-4 {
+					t.Errorf("%s: windows differ from the whole-input run by %g", layer, worst)
+				}
+			}
+			var npy bytes.Buffer
+			if _, _, err := m.ExtractTo(&npy, bytes.NewReader(wav.Bytes()[:wav.Len()/2]), LayerC); err == nil || npy.Len() != 0 {
+				t.Errorf("a truncated stream: %v, %d bytes written", err, npy.Len())
+			}
+		})
 	}
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 )
 
@@ -51,14 +51,22 @@ func runExtract(e *env, args []string) int {
 	return code
 }
 
+// extractOne writes the layer of the WAV file in to dst, window by window
+// (see pretrain.Model.ExtractTo), through a temporary file renamed into
+// place once complete.
 func extractOne(m *pretrain.Model, in, dst, layer string) error {
-	x, err := audio.ReadFile(in)
+	f, err := os.Open(in)
 	if err != nil {
 		return err
 	}
-	data, frames, dim, err := m.Extract(x, layer)
-	if err != nil {
-		return err
+	defer f.Close() // read-only: Close loses nothing
+	var xerr error
+	err = writeFileAtomic(dst, func(w io.Writer) error {
+		_, _, xerr = m.ExtractTo(w, f, layer)
+		return xerr
+	})
+	if xerr != nil {
+		return xerr
 	}
-	return pretrain.WriteNpyFile(dst, data, frames, dim)
+	return err
 }
