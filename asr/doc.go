@@ -1,8 +1,8 @@
 // Package asr is speech recognition on top of the pretrained networks: a
-// CTC head fine-tuned on labelled audio, the decoding of its output into
-// text, the scoring of transcripts, and a Transcriber for Go programs. The
-// decoding and scoring parts import neither encoder nor nn: they take plain
-// per-frame log-probability matrices and strings, and are pure Go.
+// CTC head fine-tuned on labelled audio, and a Transcriber for Go programs.
+// The decoding of its output is package ctc, the language models and
+// lexicons package lm, the scoring package wer, and the embedded default
+// model package defaultmodel.
 //
 // # The model
 //
@@ -14,11 +14,10 @@
 // weights, FromPretrained one whose body comes from a pretraining
 // checkpoint (its "encoder.*" tensors, its config under "config".encoder),
 // Load one written by fine-tuning (kind "asr", config {encoder, vocab,
-// init}). DefaultModel returns the model embedded in the binary from
-// asr/model/default.safetensors, or ErrNoDefaultModel in a build without
-// one; DefaultOptions its decoding (a beam search with the embedded LM and
-// lexicon). Audio shorter than MinSamples (465 samples for the wave input, 400
-// for log-mel) gives an error wrapping ErrTooShortAudio, never a panic.
+// init}); a checkpoint's config is checked against limits and against its
+// tensors before anything is allocated. Audio shorter than MinSamples (465
+// samples for the wave input, 400 for log-mel) gives an error wrapping
+// ErrTooShortAudio, never a panic.
 //
 // # Fine-tuning
 //
@@ -35,8 +34,8 @@
 //   - InitLogMel: the same context network and head on 80-bin log-mel
 //     features from package features; nothing is frozen.
 //
-// A fine-tuned model (a checkpoint's path, or InitDefault for the embedded
-// one) can be the starting point too: all of it, head and letters
+// A fine-tuned model (a checkpoint's path, or InitModel: a model in memory)
+// can be the starting point too: all of it, head and letters
 // included, trains on with a new optimiser and schedule, which adapts it to
 // new voices or data. A model fine-tuned from a pretraining checkpoint
 // keeps that init's rules: its conv feature encoder stays frozen unless
@@ -79,53 +78,6 @@
 // manifest; a Writer (or WriteResult) writes txt, json, srt or vtt, one
 // document per input, segment by segment.
 //
-// # Decoding
-//
-// A network's output is a T x V row-major []float32 of log probabilities
-// (log-softmax over the vocabulary at each of T frames, 10 ms apart for the
-// models of this module). Symbols are ints: the caller names the CTC blank,
-// the word-boundary symbol "|" and the spelling of each symbol (for the
-// fine-tuning vocabulary: blank, "|", "'", "A".."Z").
-//
-//   - GreedyAlign and GreedyDecode: best-path decoding, the most likely
-//     symbol of each frame with repeats merged and blanks dropped.
-//   - BeamSearch: a CTC prefix beam search after flashlight's lexicon-free
-//     decoder, optionally with a word-level n-gram language model applied
-//     as KenLM-based decoders do: each word's LM log probability (natural
-//     log) times LMWeight, plus WordScore, when the "|" after it is emitted.
-//     With a beam of 1 it is greedy decoding; without an LM it never returns
-//     labels less likely than greedy decoding's.
-//   - A Lexicon (NewLexicon, ReadLexicon: a word list, plain or gzipped)
-//     restricts the beam search to its words, as flashlight's lexicon
-//     decoder does; LookAhead gives each unfinished word the best LM score
-//     of the words it begins, so that it is not pruned for lacking the LM
-//     cost the finished ones have paid.
-//   - DefaultOptions: the embedded default model's decoding, a beam of 512
-//     with its word 4-gram LM and its lexicon.
-//   - ReadARPA and ReadARPAFile read n-gram models in the ARPA format (as
-//     KenLM's lmplz and SRILM write them, plain or gzipped) into an NGramLM
-//     with Katz back-off; any type with the LM interface's three methods can
-//     stand in for it.
-//   - NGramBuilder counts the n-grams of sentences and writes an
-//     interpolated Kneser-Ney model of them as an ARPA file, in pure Go
-//     (`wav2vec lm`), where lmplz would otherwise be needed.
-//   - SequenceLogProb (the CTC forward algorithm) and Align (forced
-//     alignment) score and time a given label sequence.
-//   - Words turns an alignment into words with start and end times in
-//     seconds, clamped to the audio's duration; Transcript spells labels.
-//
-// # Scoring
-//
-// WordErrors and CharErrors count the substitutions, deletions and
-// insertions of a minimum Levenshtein alignment, as jiwer does: WER and CER
-// are (S + D + I) / N, N the number of reference words (or characters,
-// spaces included, after stripping the ends). Counts add up over a corpus
-// (ErrorCounts.Add) and the corpus rate is the rate of the sum. An empty
-// reference makes every hypothesis word an insertion, at rate +Inf (0 when
-// the hypothesis is empty too), where jiwer raises an error.
-//
-// Shape mistakes (a matrix that is not T x V, a blank index out of range)
-// are programming errors and panic; data problems (a malformed ARPA file,
-// labels too long for the audio) are returned as errors. NaN in a matrix
-// reads as -Inf: it never wins and never panics.
+// Shape mistakes of the calling program panic; data problems (a malformed
+// file, labels too long for the audio) are returned as errors.
 package asr

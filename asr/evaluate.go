@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
+	"github.com/wav2vec-go/wav2vec/asr/wer"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
@@ -21,15 +23,8 @@ type ValidStats struct {
 	EmptyHyps  int     // with an empty hypothesis
 	Loss       float64 // mean CTC loss per utterance (utterances too short for their labels left out)
 	CER, WER   float64 // corpus rates (see CorpusRate)
-	Chars      ErrorCounts
-	Words      ErrorCounts
-}
-
-// CorpusRate is c's error rate for reporting: Rate, except that a corpus
-// whose references are all empty gets errors/1 rather than +Inf, so that
-// the number always encodes as JSON.
-func CorpusRate(c ErrorCounts) float64 {
-	return float64(c.Errors()) / float64(max(c.RefLen(), 1))
+	Chars      wer.ErrorCounts
+	Words      wer.ErrorCounts
 }
 
 // validSet is a labeled manifest read for validation.
@@ -86,10 +81,10 @@ func (v *validSet) run(ctx context.Context, m *Model) (ValidStats, error) {
 				lossSum += l
 				lossN++
 			}
-			hyp := Transcript(GreedyDecode(lp, T, V, cfg.Blank), m.symbols, m.boundary)
+			hyp := ctc.Transcript(ctc.GreedyDecode(lp, T, V, cfg.Blank), m.symbols, m.boundary)
 			ref := v.refs[b.Indices[r]]
-			vs.Words.Add(WordErrors(ref, hyp))
-			vs.Chars.Add(CharErrors(ref, hyp))
+			vs.Words.Add(wer.WordErrors(ref, hyp))
+			vs.Chars.Add(wer.CharErrors(ref, hyp))
 			vs.Utterances++
 			if hyp == "" {
 				vs.EmptyHyps++
@@ -103,20 +98,20 @@ func (v *validSet) run(ctx context.Context, m *Model) (ValidStats, error) {
 	if lossN > 0 {
 		vs.Loss = lossSum / float64(lossN)
 	}
-	vs.WER, vs.CER = CorpusRate(vs.Words), CorpusRate(vs.Chars)
+	vs.WER, vs.CER = wer.CorpusRate(vs.Words), wer.CorpusRate(vs.Chars)
 	return vs, nil
 }
 
 // EvalResult is the outcome of Evaluate.
 type EvalResult struct {
-	WER          float64     `json:"wer"`
-	CER          float64     `json:"cer"`
-	Utterances   int         `json:"utterances"`
-	AudioSeconds float64     `json:"audio_seconds"`
-	RTF          float64     `json:"rtf"` // wall-clock seconds per second of audio
-	Words        ErrorCounts `json:"word_errors"`
-	Chars        ErrorCounts `json:"char_errors"`
-	TooShort     int         `json:"too_short"` // clips too short for the model, scored as empty hypotheses
+	WER          float64         `json:"wer"`
+	CER          float64         `json:"cer"`
+	Utterances   int             `json:"utterances"`
+	AudioSeconds float64         `json:"audio_seconds"`
+	RTF          float64         `json:"rtf"` // wall-clock seconds per second of audio
+	Words        wer.ErrorCounts `json:"word_errors"`
+	Chars        wer.ErrorCounts `json:"char_errors"`
+	TooShort     int             `json:"too_short"` // clips too short for the model, scored as empty hypotheses
 }
 
 // references reads what a manifest's utterances say: words from NAME.wrd
@@ -214,13 +209,13 @@ feed:
 		if o.short {
 			res.TooShort++
 		}
-		res.Words.Add(WordErrors(wrd[i], o.hyp))
-		res.Chars.Add(CharErrors(ltr[i], o.hyp))
+		res.Words.Add(wer.WordErrors(wrd[i], o.hyp))
+		res.Chars.Add(wer.CharErrors(ltr[i], o.hyp))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	res.WER, res.CER = CorpusRate(res.Words), CorpusRate(res.Chars)
+	res.WER, res.CER = wer.CorpusRate(res.Words), wer.CorpusRate(res.Chars)
 	if res.AudioSeconds > 0 {
 		res.RTF = time.Since(start).Seconds() / res.AudioSeconds
 	}

@@ -60,31 +60,3 @@ func ExampleTranscriber_Transcribe() {
 	// 1.50 s of audio
 	// asr: audio too short: 100 samples (6.2 ms), the model needs at least 465 (29.1 ms)
 }
-
-// Transcribe a WAV file with the model embedded in the binary, decoded as
-// `wav2vec transcribe` does by default: with its LM and lexicon.
-func ExampleDefaultOptions() {
-	m, err := asr.DefaultModel()
-	if err != nil {
-		log.Fatal(err)
-	}
-	opt, err := asr.DefaultOptions() // asr.Options{} would decode greedily
-	if err != nil {
-		log.Fatal(err)
-	}
-	t, err := asr.NewTranscriber(m, opt)
-	if err != nil {
-		log.Fatal(err)
-	}
-	f, err := os.Open("../testdata/speech/noisy_reverb.wav")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer f.Close()
-	res, err := t.TranscribeReader(f)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(res.Text)
-	// Output: WE ARE NOT ANTICIPATING ANY EMERGENCIES
-}

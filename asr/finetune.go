@@ -40,20 +40,19 @@ const MaxVTLP = 0.2
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
 const maxSkipsInARow = 50
 
-// InitDefault, as FinetuneConfig.Init, starts from the embedded default
-// model (DefaultModel): fine-tuning it on your own data adapts it.
-const InitDefault = "default"
-
 // FinetuneConfig configures Finetune. Zero values mean the defaults named
 // on each field.
 type FinetuneConfig struct {
 	// Init is the starting point: the path of a pretraining checkpoint
 	// (a new head on its encoder), the path of a fine-tuned model (all of
-	// it, to train on: adaptation to new data), InitDefault (the embedded
-	// default model, likewise), InitScratch or InitLogMel (see those
-	// constants). The optimiser and the schedule start afresh. A resumed
-	// run takes it from its checkpoint and may leave it empty.
+	// it, to train on: adaptation to new data), InitScratch or InitLogMel
+	// (see those constants). The optimiser and the schedule start afresh.
+	// A resumed run takes it from its checkpoint and may leave it empty.
 	Init string
+	// InitModel, when not nil, is a fine-tuned model in memory to start
+	// from instead of Init (defaultmodel.New gives the embedded one); the
+	// run trains it in place.
+	InitModel *Model
 	// Encoder is the network for InitScratch and InitLogMel; the zero
 	// value means encoder.Tiny(). A checkpoint brings its own.
 	Encoder encoder.Config
@@ -192,8 +191,8 @@ func (c FinetuneConfig) Validate() error {
 	d := c.withDefaults()
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("asr: finetune: "+format, a...)) }
-	if d.Init == "" && !d.Resume {
-		bad("no init: want a pretraining checkpoint, a fine-tuned model, %q, %q or %q", InitDefault, InitScratch, InitLogMel)
+	if d.Init == "" && d.InitModel == nil && !d.Resume {
+		bad("no init: want a pretraining checkpoint, a fine-tuned model, %q or %q", InitScratch, InitLogMel)
 	}
 	if d.Train == "" {
 		bad("no training manifest")
@@ -362,7 +361,7 @@ func (tr *trainer) setup() error {
 	if cfg.Resume {
 		ck, err = nn.LoadCheckpoint(train.LastPath(cfg.Out))
 		if err != nil {
-			return fmt.Errorf("asr: --resume: %w", err)
+			return fmt.Errorf("asr: resume: %w", err)
 		}
 		tr.m, err = FromCheckpoint(ck)
 	} else {
@@ -408,15 +407,12 @@ func (tr *trainer) setup() error {
 
 // initModel makes the model a new run starts from (see FinetuneConfig.Init).
 func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
-	var m *Model
-	switch cfg.Init {
-	case InitScratch, InitLogMel:
+	m, from := cfg.InitModel, cfg.Init
+	switch {
+	case m != nil:
+		from = "the initial model"
+	case from == InitScratch, from == InitLogMel:
 		return New(cfg.Encoder, cfg.Vocab, cfg.Init, rng)
-	case InitDefault:
-		var err error
-		if m, err = loadDefaultModel(); err != nil {
-			return nil, err
-		}
 	default:
 		ck, err := nn.LoadCheckpoint(cfg.Init)
 		if err != nil {
@@ -431,7 +427,7 @@ func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 	}
 	if cfg.Vocab != nil && !slices.Equal(cfg.Vocab.Symbols(), m.Vocab.Symbols()) {
 		return nil, fmt.Errorf("asr: finetune: %s has the vocabulary %q, not the one given (%q); leave the vocabulary out to keep the model's",
-			cfg.Init, m.Vocab.Symbols()[1:], cfg.Vocab.Symbols()[1:])
+			from, m.Vocab.Symbols()[1:], cfg.Vocab.Symbols()[1:])
 	}
 	return m, nil
 }
@@ -439,16 +435,16 @@ func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 // restore reads the step, the Adam state and the training state.
 func (tr *trainer) restore(ck *nn.Checkpoint) error {
 	if err := ck.MetaJSON(nn.MetaStep, &tr.step); err != nil {
-		return fmt.Errorf("asr: --resume: %w", err)
+		return fmt.Errorf("asr: resume: %w", err)
 	}
 	if err := tr.adam.LoadFrom(ck); err != nil {
-		return fmt.Errorf("asr: --resume: %w", err)
+		return fmt.Errorf("asr: resume: %w", err)
 	}
 	if err := ck.MetaJSON(nn.MetaTrainState, &tr.st); err != nil {
-		return fmt.Errorf("asr: --resume: %w", err)
+		return fmt.Errorf("asr: resume: %w", err)
 	}
 	if err := tr.pcg.UnmarshalBinary(tr.st.RNG); err != nil {
-		return fmt.Errorf("asr: --resume: %s: random state: %w", ck.Path, err)
+		return fmt.Errorf("asr: resume: %s: random state: %w", ck.Path, err)
 	}
 	return nil
 }
@@ -600,7 +596,7 @@ func (tr *trainer) loop(ctx context.Context) error {
 		if !train.Finite(loss) || !train.Finite(norm) {
 			tr.st.SkippedUpdates++
 			if skipsInARow++; skipsInARow >= maxSkipsInARow {
-				return fmt.Errorf("asr: %d updates in a row had a non-finite loss or gradient; stopping at step %d (lower --lr?)", skipsInARow, tr.step)
+				return fmt.Errorf("asr: %d updates in a row had a non-finite loss or gradient; stopping at step %d (a lower learning rate may help)", skipsInARow, tr.step)
 			}
 			if err := tr.metrics.Write(map[string]any{"step": tr.step, "skipped": true, "loss": loss, "grad_norm": norm,
 				"skipped_updates": tr.st.SkippedUpdates}); err != nil {
@@ -782,7 +778,7 @@ func (tr *trainer) validate(ctx context.Context) error {
 		row["blank_only"] = true
 		tr.res.BlankOnlyWarned = true
 		tr.cfg.Log.Warn("asr: the model emits only blanks: every validation hypothesis is empty after the warm-up; "+
-			"raise the learning rate (--lr), shorten the freeze (--freeze-steps) or train more steps (--max-steps)",
+			"raise the learning rate, shorten the freeze or train more steps",
 			"step", tr.step, "lr", tr.sched.LR(tr.step))
 	}
 	if err := tr.metrics.Write(row); err != nil {

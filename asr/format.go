@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
 )
 
 // Output formats of WriteResult.
@@ -72,7 +74,7 @@ type Writer struct {
 	started      bool
 	text         strings.Builder // json
 	words        []jsonWord      // json
-	cue          []Word          // srt, vtt: the cue being filled
+	cue          []ctc.Word      // srt, vtt: the cue being filled
 	cues         int             // srt, vtt: cues written
 }
 

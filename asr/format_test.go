@@ -7,11 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
 )
 
 func TestWriteResult(t *testing.T) {
-	r := Result{Text: "HELLO BIG WORLD", Duration: 4.2, Words: []Word{
-		{"HELLO", 0.1, 0.5}, {"BIG", 0.6, 0.9}, {"WORLD", 2.5, 3.25},
+	r := Result{Text: "HELLO BIG WORLD", Duration: 4.2, Words: []ctc.Word{
+		{Text: "HELLO", Start: 0.1, End: 0.5}, {Text: "BIG", Start: 0.6, End: 0.9}, {Text: "WORLD", Start: 2.5, End: 3.25},
 	}}
 	tests := []struct {
 		format, want string
@@ -54,12 +56,12 @@ func TestWriteResultEmpty(t *testing.T) {
 }
 
 func TestCues(t *testing.T) {
-	var words []Word
+	var words []ctc.Word
 	for i := range 20 {
 		s := 0.3 * float64(i)
-		words = append(words, Word{"W", s, s + 0.2})
+		words = append(words, ctc.Word{Text: "W", Start: s, End: s + 0.2})
 	}
-	words = append(words, Word{"LATE", 100, 101})
+	words = append(words, ctc.Word{Text: "LATE", Start: 100, End: 101})
 	var b bytes.Buffer
 	if err := WriteResult(&b, FormatSRT, "", Result{Words: words}); err != nil {
 		t.Fatal(err)
@@ -90,7 +92,7 @@ func TestCues(t *testing.T) {
 // TestWriterSegments checks that a transcript written segment by segment is
 // the document written whole.
 func TestWriterSegments(t *testing.T) {
-	var words []Word
+	var words []ctc.Word
 	var texts []string
 	for i := range 40 {
 		s := 0.45 * float64(i)
@@ -98,7 +100,7 @@ func TestWriterSegments(t *testing.T) {
 			s += 1.5 // a pause
 		}
 		w := fmt.Sprintf("W%d", i)
-		words = append(words, Word{w, s, s + 0.3})
+		words = append(words, ctc.Word{Text: w, Start: s, End: s + 0.3})
 		texts = append(texts, w)
 	}
 	whole := Result{Text: strings.Join(texts, " "), Words: words, Duration: 30}

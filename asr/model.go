@@ -219,7 +219,7 @@ func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
 	if kind := ck.Meta[nn.MetaKind]; kind != KindASR {
 		hint := ""
 		if kind == "pretrain" {
-			hint = ": a pretraining checkpoint has no CTC head; fine-tune it first (wav2vec finetune --init " + ck.Path + ")"
+			hint = ": a pretraining checkpoint has no CTC head; fine-tune it first"
 		}
 		return nil, fmt.Errorf("asr: %s: checkpoint kind %q, want %q%s", ck.Path, kind, KindASR, hint)
 	}

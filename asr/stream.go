@@ -3,6 +3,7 @@ package asr
 import (
 	"io"
 
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/encoder"
 )
@@ -12,7 +13,7 @@ import (
 type Segment struct {
 	Start, End float64
 	Text       string
-	Words      []Word
+	Words      []ctc.Word
 }
 
 // sliceReader reads samples from a slice.
@@ -134,16 +135,20 @@ func (s *segmenter) finish() error {
 // or the word boundary (a pause), starting no earlier than a third of max so
 // that segments stay long; at max when there is no pause at all.
 func (s *segmenter) cut() int {
-	blank, boundary := s.t.m.Vocab.Blank(), s.t.m.boundary
+	// The greedy path's tokens other than the boundary cover the frames
+	// that are not pauses.
+	speech := make([]bool, s.max)
+	for _, tk := range ctc.GreedyAlign(s.lp[:s.max*s.V], s.max, s.V, s.t.m.Vocab.Blank()) {
+		if tk.ID != s.t.m.boundary {
+			for f := tk.Start; f < tk.End; f++ {
+				speech[f] = true
+			}
+		}
+	}
 	best, bestLen := s.max, 0
 	run := 0
 	for f := 0; f <= s.max; f++ {
-		pause := false
-		if f < s.max {
-			k := argmax(s.lp[f*s.V : (f+1)*s.V])
-			pause = k == blank || k == boundary
-		}
-		if pause {
+		if f < s.max && !speech[f] {
 			run++
 			continue
 		}
@@ -169,8 +174,8 @@ func (s *segmenter) decode(frames int, last bool) error {
 	seg := Segment{
 		Start: min(float64(s.first)*fs, s.duration),
 		End:   min(float64(s.first+frames)*fs, s.duration),
-		Text:  Transcript(TokenIDs(tokens), m.symbols, m.boundary),
-		Words: Words(tokens, m.symbols, m.boundary, fs, s.duration),
+		Text:  ctc.Transcript(ctc.TokenIDs(tokens), m.symbols, m.boundary),
+		Words: ctc.Words(tokens, m.symbols, m.boundary, fs, s.duration),
 	}
 	if last {
 		seg.End = s.duration

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 	"github.com/wav2vec-go/wav2vec/audio"
 )
 
@@ -24,15 +26,15 @@ const (
 type Options struct {
 	// Beam is the width of the CTC prefix beam search; 0 or 1 means greedy
 	// (best-path) decoding, unless an LM or a lexicon is given, which needs
-	// a beam (DefaultBeam then).
+	// a beam (ctc.DefaultBeam then).
 	Beam int
 	// LM, LMWeight, WordScore and Lexicon are passed to BeamSearch (see
-	// BeamOptions). Leave LM nil for no language model, Lexicon nil for
+	// ctc.BeamOptions). Leave LM nil for no language model, Lexicon nil for
 	// no lexicon.
-	LM        LM
+	LM        lm.LM
 	LMWeight  float64
 	WordScore float64
-	Lexicon   *Lexicon
+	Lexicon   *lm.Lexicon
 	// WindowSeconds is the longest stretch of audio the network sees at
 	// once; longer inputs are cut into overlapping windows, so memory stays
 	// bounded. 0 means DefaultWindowSeconds.
@@ -47,9 +49,9 @@ type Options struct {
 
 // Result is the transcript of one input.
 type Result struct {
-	Text     string  // words separated by single spaces
-	Words    []Word  // each word with its start and end in seconds
-	Duration float64 // seconds of audio
+	Text     string     // words separated by single spaces
+	Words    []ctc.Word // each word with its start and end in seconds
+	Duration float64    // seconds of audio
 }
 
 // Transcriber turns audio into text with a Model. It is safe for concurrent
@@ -90,12 +92,12 @@ func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 		return nil, fmt.Errorf("%w: LM weight and word score must be finite", ErrOptions)
 	}
 	if (opt.LM != nil || opt.Lexicon != nil) && opt.Beam <= 1 {
-		opt.Beam = DefaultBeam
+		opt.Beam = ctc.DefaultBeam
 	}
 	if opt.Lexicon != nil && opt.Lexicon.Spellable(m.symbols) == 0 {
 		return nil, fmt.Errorf("asr: none of the lexicon's %d words can be spelled with the model's symbols (%s)", opt.Lexicon.Len(), strings.TrimSpace(strings.Join(m.symbols, " ")))
 	}
-	if opt.Lexicon != nil && opt.LM != nil && opt.Lexicon.ahead == nil {
+	if opt.Lexicon != nil && opt.LM != nil && !opt.Lexicon.HasLookAhead() {
 		opt.Lexicon = opt.Lexicon.LookAhead(opt.LM)
 	}
 	win, margin, err := m.windowFrames(opt.WindowSeconds, opt.OverlapSeconds)
@@ -177,25 +179,25 @@ func (t *Transcriber) Decode(lp []float32, frames int, duration float64) Result 
 	m := t.m
 	tokens := t.decode(lp, frames)
 	return Result{
-		Text:     Transcript(TokenIDs(tokens), m.symbols, m.boundary),
-		Words:    Words(tokens, m.symbols, m.boundary, m.FrameSeconds(), duration),
+		Text:     ctc.Transcript(ctc.TokenIDs(tokens), m.symbols, m.boundary),
+		Words:    ctc.Words(tokens, m.symbols, m.boundary, m.FrameSeconds(), duration),
 		Duration: duration,
 	}
 }
 
 // decode returns the tokens of a frames x V matrix, decoded as the options
 // ask.
-func (t *Transcriber) decode(lp []float32, frames int) []Token {
+func (t *Transcriber) decode(lp []float32, frames int) []ctc.Token {
 	m := t.m
 	V := m.Vocab.Size()
 	if t.opt.Beam > 1 {
-		tokens, _ := BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, BeamOptions{
+		tokens, _ := ctc.BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, ctc.BeamOptions{
 			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
 			Lexicon: t.opt.Lexicon,
 		})
 		return tokens
 	}
-	return GreedyAlign(lp, frames, V, m.Vocab.Blank())
+	return ctc.GreedyAlign(lp, frames, V, m.Vocab.Blank())
 }
 
 // Transcribe transcribes samples: 16 kHz mono float32, nominally in

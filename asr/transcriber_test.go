@@ -138,22 +138,6 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-func TestCorpusRateFinite(t *testing.T) {
-	tests := []struct {
-		c    ErrorCounts
-		want float64
-	}{
-		{ErrorCounts{}, 0},
-		{ErrorCounts{Ins: 3}, 3},
-		{ErrorCounts{Sub: 1, Hit: 3}, 0.25},
-	}
-	for _, tt := range tests {
-		if got := CorpusRate(tt.c); got != tt.want {
-			t.Errorf("CorpusRate(%+v) = %g, want %g", tt.c, got, tt.want)
-		}
-	}
-}
-
 // BenchmarkTranscribe: the tiny model (random weights: the speed does not
 // depend on them), 10 s of audio, greedy decoding.
 func BenchmarkTranscribe(b *testing.B) {

@@ -86,7 +86,7 @@ func Build(root, ext string, validFraction float64, seed uint64) (train, valid *
 		return nil, nil, fmt.Errorf("dataset: walking %s: %w", root, walkErr)
 	}
 	if found == 0 {
-		return nil, nil, fmt.Errorf("dataset: no %s files under %s (choose the extension with --ext)", suffix, root)
+		return nil, nil, fmt.Errorf("dataset: no %s files under %s", suffix, root)
 	}
 	return train, valid, errors.Join(skipped...)
 }

@@ -151,7 +151,7 @@ type ProbeData struct {
 	// over the speech span: given an utterance's samples (16 kHz, as read),
 	// its frame count and its label symbols, it returns one class per
 	// frame, -1 for a frame to leave out (silence). A forced alignment by a
-	// fine-tuned model (asr.Align, asr.FrameLabels) gives far truer targets.
+	// fine-tuned model (ctc.Align, ctc.FrameLabels) gives far truer targets.
 	Targets func(x []float32, frames int, symbols []int) ([]int, error)
 	// Progress, if not nil, is called after each utterance with the number
 	// done and the number to do.

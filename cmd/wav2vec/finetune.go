@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/train"
@@ -118,6 +119,13 @@ func runFinetune(e *env, args []string) int {
 			return fail(e, err)
 		}
 		cfg.Encoder = enc
+	}
+	if !*resume && *initFlag == "default" {
+		m, err := defaultmodel.New()
+		if err != nil {
+			return fail(e, err)
+		}
+		cfg.Init, cfg.InitModel = "", m
 	}
 	if *vocabPath != "" {
 		v, err := dataset.ReadDict(*vocabPath)

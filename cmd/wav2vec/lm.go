@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 	"github.com/wav2vec-go/wav2vec/dataset"
 )
 
@@ -25,7 +25,7 @@ func runLM(e *env, args []string) int {
 	case fs.NArg() == 0:
 		return usageErr(e, fs, "name at least one text file: one sentence per line, as a .wrd file holds")
 	}
-	b, err := asr.NewNGramBuilder(*order)
+	b, err := lm.NewNGramBuilder(*order)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -49,7 +49,7 @@ func runLM(e *env, args []string) int {
 
 // addText adds each non-empty line of the file, normalised to the default
 // alphabet's words as the recogniser spells them, to b.
-func addText(b *asr.NGramBuilder, path string) (sentences, words int, err error) {
+func addText(b *lm.NGramBuilder, path string) (sentences, words int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, err

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 )
 
 // TestLM builds a model from raw text and checks that it was normalised to
@@ -22,7 +22,7 @@ func TestLM(t *testing.T) {
 	if code != exitOK || !strings.Contains(stderr, "2 sentences, 6 words") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	m, err := asr.ReadARPAFile(out)
+	m, err := lm.ReadARPAFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}

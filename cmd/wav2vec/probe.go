@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 )
@@ -190,14 +191,14 @@ func alignTargets(path string, vocab *dataset.Vocab) (func([]float32, int, []int
 		if err != nil {
 			return nil, err
 		}
-		tokens, _, err := asr.Align(lp, T, am.Vocab.Size(), am.Vocab.Blank(), symbols)
+		tokens, _, err := ctc.Align(lp, T, am.Vocab.Size(), am.Vocab.Blank(), symbols)
 		if err != nil {
 			return nil, fmt.Errorf("forced alignment: %w", err)
 		}
 		if d := T - frames; d < -2 || d > 2 {
 			return nil, fmt.Errorf("the aligning model gives %d frames, the probed one %d", T, frames)
 		}
-		y := asr.FrameLabels(tokens, T)
+		y := ctc.FrameLabels(tokens, T)
 		out := make([]int, frames)
 		for t := range out { // both frame at 10 ms; the ends may differ by a frame or two
 			out[t] = y[min(t, T-1)]

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 )
 
 // decodeFlags are the decoding flags of transcribe and eval.
@@ -29,7 +31,7 @@ type decodeFlags struct {
 }
 
 // autoBeam is the beam width --beam 0 gives with an LM or a lexicon.
-const autoBeam = asr.DefaultModelBeam
+const autoBeam = defaultmodel.Beam
 
 func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
 	lmHelp := "word n-gram language model in the ARPA format, plain or gzipped (wav2vec lm or KenLM's lmplz writes it); none for no LM; default for the embedded model's 4-gram"
@@ -41,7 +43,7 @@ func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
 	return &decodeFlags{
 		beam:      fs.Int("beam", 0, fmt.Sprintf("beam width of the CTC prefix beam search; 0: greedy decoding without an LM or a lexicon, %d with; 1: greedy", autoBeam)),
 		lm:        fs.String("lm", "", lmHelp),
-		lmWeight:  fs.Float64("lm-weight", asr.DefaultModelLMWeight, "weight of the LM's natural-log probabilities"),
+		lmWeight:  fs.Float64("lm-weight", defaultmodel.LMWeight, "weight of the LM's natural-log probabilities"),
 		wordScore: fs.Float64("word-score", 0, "score added per word (positive favours more words)"),
 		lexicon:   fs.String("lexicon", "", lexHelp),
 		window:    fs.Float64("window", asr.DefaultWindowSeconds, "longest audio, in seconds, the network sees at once; longer files go in overlapping windows"),
@@ -72,7 +74,7 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 	var def asr.Options
 	if defLM || defLex {
 		var err error
-		if def, err = asr.DefaultOptions(); err != nil {
+		if def, err = defaultmodel.Options(); err != nil {
 			return nil, err
 		}
 		if def.LM == nil && (*d.lm == "default" || *d.lexicon == "default") {
@@ -86,11 +88,11 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 			opt.LM = def.LM
 		}
 	default:
-		lm, err := asr.ReadARPAFile(*d.lm)
+		model, err := lm.ReadARPAFile(*d.lm)
 		if err != nil {
 			return nil, err
 		}
-		opt.LM = lm
+		opt.LM = model
 	}
 	switch *d.lexicon {
 	case "none":
@@ -102,7 +104,7 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 			}
 		}
 	default:
-		lex, err := asr.ReadLexiconFile(*d.lexicon)
+		lex, err := lm.ReadLexiconFile(*d.lexicon)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +119,11 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 // loadModel reads a fine-tuned model, or the embedded default one for "".
 func loadModel(path string) (*asr.Model, error) {
 	if path == "" {
-		return asr.DefaultModel()
+		m, err := defaultmodel.Model()
+		if errors.Is(err, defaultmodel.ErrNoModel) {
+			return nil, fmt.Errorf("%w; pass --model", err)
+		}
+		return m, err
 	}
 	return asr.Load(path)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/train"
 )
@@ -40,7 +41,7 @@ func TestTranscribeUsage(t *testing.T) {
 }
 
 func TestTranscribeNoDefaultModel(t *testing.T) {
-	if _, err := asr.DefaultModel(); err == nil {
+	if _, err := defaultmodel.Model(); err == nil {
 		t.Skip("this build embeds a default model")
 	}
 	code, out, errOut := runCLI(t, "transcribe", "a.wav")
@@ -52,11 +53,11 @@ func TestTranscribeNoDefaultModel(t *testing.T) {
 // TestTranscribeDefault: without --model the embedded model decodes with its
 // LM and lexicon; --lm none --lexicon none is the library's greedy decoding.
 func TestTranscribeDefault(t *testing.T) {
-	m, err := asr.DefaultModel()
+	m, err := defaultmodel.Model()
 	if err != nil {
 		t.Skip("no default model embedded")
 	}
-	if opt, err := asr.DefaultOptions(); err != nil || opt.LM == nil {
+	if opt, err := defaultmodel.Options(); err != nil || opt.LM == nil {
 		t.Skipf("no default LM embedded (%v)", err)
 	}
 	file := "../../testdata/speech/noisy_reverb.wav"
@@ -87,7 +88,7 @@ func TestTranscribeDefault(t *testing.T) {
 	}
 	// The same model as a file decodes greedily, unless the embedded LM
 	// and lexicon are asked for by name.
-	model := "../../asr/model/default.safetensors"
+	model := "../../asr/defaultmodel/default.safetensors"
 	code, stdout, stderr = runCLI(t, "transcribe", "-q", "--model", model, file)
 	if code != exitOK || stdout != want.Text+"\n" {
 		t.Errorf("--model: exit %d, %q, want greedy's %q\n%s", code, stdout, want.Text, stderr)
@@ -340,7 +341,7 @@ func parseSubtitles(doc string, vtt bool) error {
 // one strictly valid document per input, with many cues numbered and timed
 // across the segments, equal to what the library writes.
 func TestTranscribeSubtitlesLong(t *testing.T) {
-	m, err := asr.DefaultModel()
+	m, err := defaultmodel.Model()
 	if err != nil {
 		t.Skip("no default model embedded")
 	}

@@ -249,7 +249,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     step "eval-default-lm-$split" sh -c "\"$w2v\" eval --model \"$exp/default.safetensors\" --data \"$data/$split.tsv\" --json $lm_flags --lm \"$exp/lm-default.arpa\" --lexicon \"$exp/lexicon-default.txt\" > \"$out/$split-lm.json.tmp\" && mv \"$out/$split-lm.json.tmp\" \"$out/$split-lm.json\""
   done
   "$w2v" plot --out "$exp/finetune-default.png" --y loss,valid_cer "$out"
-  echo "== the default model: cp $exp/default.safetensors $repo/asr/model/default.safetensors"
-  echo "==   gzip -9 -n -c $exp/lm-default.arpa > $repo/asr/model/default.arpa.gz"
-  echo "==   gzip -9 -n -c $exp/lexicon-default.txt > $repo/asr/model/default.lexicon.gz"
+  echo "== the default model: cp $exp/default.safetensors $repo/asr/defaultmodel/default.safetensors"
+  echo "==   gzip -9 -n -c $exp/lm-default.arpa > $repo/asr/defaultmodel/default.arpa.gz"
+  echo "==   gzip -9 -n -c $exp/lexicon-default.txt > $repo/asr/defaultmodel/default.lexicon.gz"
 fi

@@ -1,6 +1,6 @@
 // Command strip writes a fine-tuned checkpoint's weights, config and run
 // metadata without its optimiser state: a checkpoint_last of 38 MB becomes
-// the 12.8 MB model file that asr/model/ embeds. The weights are unchanged,
+// the 12.8 MB model file that asr/defaultmodel/ embeds. The weights are unchanged,
 // so the stripped model transcribes exactly as the checkpoint does. The
 // embedded default model was made this way (see recipes/synthetic/run.sh,
 // stage 6).

@@ -1,4 +1,4 @@
-package asr
+package defaultmodel
 
 import (
 	"errors"
@@ -6,55 +6,71 @@ import (
 	"io/fs"
 	"os"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
+	"github.com/wav2vec-go/wav2vec/asr/wer"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/internal/wavtest"
 )
 
-func TestDefaultModel(t *testing.T) {
-	m, err := DefaultModel()
-	if _, serr := fs.Stat(modelFS, defaultModelPath); errors.Is(serr, fs.ErrNotExist) {
-		if !errors.Is(err, ErrNoDefaultModel) || m != nil {
+func TestModel(t *testing.T) {
+	m, err := Model()
+	if _, serr := fs.Stat(files, modelPath); errors.Is(serr, fs.ErrNotExist) {
+		if !errors.Is(err, ErrNoModel) || m != nil {
 			t.Fatalf("without an embedded model: %v, %v", m, err)
-		}
-		if err.Error() != "asr: no default model is embedded in this build; pass --model" {
-			t.Errorf("message %q", err)
 		}
 		return
 	}
 	if err != nil {
 		t.Fatalf("embedded model: %v", err)
 	}
-	if m2, _ := DefaultModel(); m2 != m {
-		t.Error("DefaultModel loads the model again")
+	if m2, _ := Model(); m2 != m {
+		t.Error("Model loads the model again")
 	}
-}
-
-func TestDefaultOptions(t *testing.T) {
-	if _, err := DefaultModel(); err != nil {
-		t.Skip("no default model embedded")
-	}
-	opt, err := DefaultOptions()
+	// New gives a copy of one's own, equal to the shared one.
+	c, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, serr := fs.Stat(modelFS, defaultLMPath); errors.Is(serr, fs.ErrNotExist) {
+	if c == m || len(c.Params()) != len(m.Params()) {
+		t.Fatal("New returns the shared model")
+	}
+	for i, p := range c.Params() {
+		q := m.Params()[i]
+		if &p.Data[0] == &q.Data[0] || !slices.Equal(p.Data, q.Data) {
+			t.Errorf("%s: not an equal copy", p.Name)
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if _, err := Model(); err != nil {
+		t.Skip("no default model embedded")
+	}
+	opt, err := Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, serr := fs.Stat(files, lmPath); errors.Is(serr, fs.ErrNotExist) {
 		if opt.LM != nil || opt.Lexicon != nil || opt.Beam != 0 {
 			t.Errorf("without an embedded LM: %+v, want greedy", opt)
 		}
 		return
 	}
-	lm, ok := opt.LM.(*NGramLM)
-	if !ok || lm.Order() != 4 || opt.Beam != DefaultModelBeam || opt.LMWeight != DefaultModelLMWeight || opt.Lexicon == nil || opt.Lexicon.ahead == nil {
+	ngram, ok := opt.LM.(*lm.NGramLM)
+	if !ok || ngram.Order() != 4 || opt.Beam != Beam || opt.LMWeight != LMWeight || opt.Lexicon == nil || !opt.Lexicon.HasLookAhead() {
 		t.Fatalf("options %+v", opt)
 	}
 	if opt.Lexicon.Len() < 100000 {
 		t.Errorf("lexicon of %d words", opt.Lexicon.Len())
 	}
-	refs, err := os.ReadFile("../testdata/speech/transcripts.txt")
+	refs, err := os.ReadFile("../../testdata/speech/transcripts.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,23 +82,23 @@ func TestDefaultOptions(t *testing.T) {
 			}
 		}
 	}
-	if o2, _ := DefaultOptions(); o2.LM != opt.LM || o2.Lexicon != opt.Lexicon {
+	if o2, _ := Options(); o2.LM != opt.LM || o2.Lexicon != opt.Lexicon {
 		t.Error("DefaultOptions loads the LM again")
 	}
 }
 
 // defaultTranscriber returns a greedy Transcriber of the embedded model,
 // and skips the test when none is embedded.
-func defaultTranscriber(tb testing.TB) *Transcriber {
+func defaultTranscriber(tb testing.TB) *asr.Transcriber {
 	tb.Helper()
-	m, err := DefaultModel()
-	if errors.Is(err, ErrNoDefaultModel) {
+	m, err := Model()
+	if errors.Is(err, ErrNoModel) {
 		tb.Skip("no default model embedded")
 	}
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tr, err := NewTranscriber(m, Options{})
+	tr, err := asr.NewTranscriber(m, asr.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,14 +107,14 @@ func defaultTranscriber(tb testing.TB) *Transcriber {
 
 // defaultDecoder is the embedded model with its default decoding (the
 // embedded LM and lexicon, what `wav2vec transcribe` does).
-func defaultDecoder(tb testing.TB) *Transcriber {
+func defaultDecoder(tb testing.TB) *asr.Transcriber {
 	tb.Helper()
 	m := defaultTranscriber(tb).Model()
-	opt, err := DefaultOptions()
+	opt, err := Options()
 	if err != nil || opt.LM == nil {
 		tb.Skipf("no default LM embedded (%v)", err)
 	}
-	tr, err := NewTranscriber(m, opt)
+	tr, err := asr.NewTranscriber(m, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -107,19 +123,19 @@ func defaultDecoder(tb testing.TB) *Transcriber {
 
 // fixtureCER transcribes the recipe's three test WAVs and returns the CER
 // over them.
-func fixtureCER(t *testing.T, tr *Transcriber) float64 {
+func fixtureCER(t *testing.T, tr *asr.Transcriber) float64 {
 	t.Helper()
-	refs, err := os.ReadFile("../testdata/speech/transcripts.txt")
+	refs, err := os.ReadFile("../../testdata/speech/transcripts.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var total ErrorCounts
+	var total wer.ErrorCounts
 	for _, line := range strings.Split(strings.TrimSpace(string(refs)), "\n") {
 		name, ref, ok := strings.Cut(line, "\t")
 		if !ok {
 			t.Fatalf("transcripts.txt: bad line %q", line)
 		}
-		x, err := audio.ReadFile("../testdata/speech/" + name + ".wav")
+		x, err := audio.ReadFile("../../testdata/speech/" + name + ".wav")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +143,7 @@ func fixtureCER(t *testing.T, tr *Transcriber) float64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := CharErrors(ref, res.Text)
+		c := wer.CharErrors(ref, res.Text)
 		t.Logf("%s: %q (CER %.1f%%)", name, res.Text, 100*c.Rate())
 		total.Add(c)
 	}
@@ -143,22 +159,22 @@ func fixtureCER(t *testing.T, tr *Transcriber) float64 {
 // recipe's whole test split is 17.9% (docs/RESULTS.md), 24.3% over these
 // three. A model that transcribes them worse than 30% is a regression (a
 // broken embed, a feature or decoding change), and fails here. Decoded
-// with DefaultOptions (the embedded LM and lexicon) they must come out
+// with Options (the embedded LM and lexicon) they must come out
 // better than greedy.
 func TestDefaultModelFixtures(t *testing.T) {
 	greedy := fixtureCER(t, defaultTranscriber(t))
 	if greedy >= 0.30 {
 		t.Errorf("greedy CER over the fixtures %.1f%%, want under 30%%", 100*greedy)
 	}
-	opt, err := DefaultOptions()
+	opt, err := Options()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if opt.LM == nil {
 		t.Skip("no default LM embedded")
 	}
-	m, _ := DefaultModel()
-	tr, err := NewTranscriber(m, opt)
+	m, _ := Model()
+	tr, err := asr.NewTranscriber(m, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,18 +184,18 @@ func TestDefaultModelFixtures(t *testing.T) {
 }
 
 // BenchmarkDefaultModel transcribes the three fixtures with the embedded
-// model, one file at a time: greedy, and with DefaultOptions (the embedded
+// model, one file at a time: greedy, and with Options (the embedded
 // LM and lexicon, what `wav2vec transcribe` does).
 func BenchmarkDefaultModel(b *testing.B) {
 	b.Run("greedy", func(b *testing.B) { benchFixtures(b, defaultTranscriber(b)) })
 	b.Run("lm", func(b *testing.B) { benchFixtures(b, defaultDecoder(b)) })
 }
 
-func benchFixtures(b *testing.B, tr *Transcriber) {
+func benchFixtures(b *testing.B, tr *asr.Transcriber) {
 	var files [][]float32
 	seconds := 0.0
 	for _, name := range []string{"clear_train_voice", "heldout_voice", "noisy_reverb"} {
-		x, err := audio.ReadFile("../testdata/speech/" + name + ".wav")
+		x, err := audio.ReadFile("../../testdata/speech/" + name + ".wav")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -211,7 +227,7 @@ func BenchmarkTranscribeLong(b *testing.B) {
 	tr := defaultDecoder(b)
 	var clip []float32
 	for _, name := range []string{"clear_train_voice", "heldout_voice", "noisy_reverb"} {
-		x, err := audio.ReadFile("../testdata/speech/" + name + ".wav")
+		x, err := audio.ReadFile("../../testdata/speech/" + name + ".wav")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -223,7 +239,7 @@ func BenchmarkTranscribeLong(b *testing.B) {
 			var peak uint64
 			stop := sampleTotalMemory(&peak)
 			for b.Loop() {
-				if _, err := tr.Stream(newSynthWAV(clip, n), func(Segment) error { return nil }); err != nil {
+				if _, err := tr.Stream(wavtest.Repeat(clip, n), func(asr.Segment) error { return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}

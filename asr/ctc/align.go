@@ -1,4 +1,4 @@
-package asr
+package ctc
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 
 // ErrTooShort reports that a label sequence needs more frames than there
 // are: one per label, plus one blank between two equal neighbours.
-var ErrTooShort = errors.New("asr: the labels need more frames than the input has")
+var ErrTooShort = errors.New("ctc: the labels need more frames than the input has")
 
 // ErrNoAlignment reports that every alignment of a label sequence has
 // probability zero (a label's log probability is -Inf wherever it could go).
-var ErrNoAlignment = errors.New("asr: every alignment of the labels has probability zero")
+var ErrNoAlignment = errors.New("ctc: every alignment of the labels has probability zero")
 
 // logAdd returns log(exp(a) + exp(b)) without overflow.
 func logAdd(a, b float64) float64 {
@@ -34,7 +34,7 @@ func ctcStates(labels []int, V, blank int) []int {
 	}
 	for i, l := range labels {
 		if l < 0 || l >= V || l == blank {
-			panic(fmt.Sprintf("asr: label %d at position %d is the blank or out of range [0, %d)", l, i, V))
+			panic(fmt.Sprintf("ctc: label %d at position %d is the blank or out of range [0, %d)", l, i, V))
 		}
 		ext[2*i+1] = l
 	}

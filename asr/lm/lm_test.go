@@ -1,4 +1,4 @@
-package asr
+package lm
 
 import (
 	"errors"
@@ -125,8 +125,8 @@ func TestReadARPAInvalid(t *testing.T) {
 			if ae.Line != tc.line || ae.File != "x.arpa" {
 				t.Errorf("error at %s:%d, want x.arpa:%d (%v)", ae.File, ae.Line, tc.line, err)
 			}
-			if msg := err.Error(); !strings.HasPrefix(msg, "asr: x.arpa") || !strings.Contains(msg, tc.msg) {
-				t.Errorf("error %q, want the prefix %q and %q", msg, "asr: x.arpa", tc.msg)
+			if msg := err.Error(); !strings.HasPrefix(msg, "lm: x.arpa") || !strings.Contains(msg, tc.msg) {
+				t.Errorf("error %q, want the prefix %q and %q", msg, "lm: x.arpa", tc.msg)
 			}
 		})
 	}

@@ -1,9 +1,11 @@
-package asr
+package ctc
 
 import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 )
 
 // Defaults of BeamOptions.
@@ -27,8 +29,8 @@ type BeamOptions struct {
 	Threshold float64
 	// LM, if not nil, scores each word when its word-boundary symbol is
 	// emitted, and the last word and the sentence end after the last frame.
-	// (Leave it nil for no LM: a nil *NGramLM stored in it is not nil.)
-	LM LM
+	// (Leave it nil for no LM: a nil *lm.NGramLM stored in it is not nil.)
+	LM lm.LM
 	// LMWeight multiplies the LM's natural-log probabilities (used as
 	// given: 0 leaves the LM without influence).
 	LMWeight float64
@@ -41,7 +43,7 @@ type BeamOptions struct {
 	// made by LookAhead(LM) lets the LM weigh unfinished words, which
 	// prunes better: its scores only order the hypotheses, the result's
 	// score is the same.
-	Lexicon *Lexicon
+	Lexicon *lm.Lexicon
 }
 
 // BeamSearch decodes a T x V matrix of per-frame log probabilities with a
@@ -99,9 +101,9 @@ func BeamSearch(logProbs []float32, T, V int, symbols []string, blank, boundary 
 type beamNode struct {
 	parent   *beamNode
 	children []*beamNode
-	tok      int   // the last label; -1 at the root
-	wordLen  int   // labels since the last word boundary
-	lmState  State // the LM's state after the completed words
+	tok      int      // the last label; -1 at the root
+	wordLen  int      // labels since the last word boundary
+	lmState  lm.State // the LM's state after the completed words
 	lmScore  float64
 	lex      int32 // the lexicon's trie node of the unfinished word
 
@@ -158,7 +160,7 @@ type beamCand struct {
 	parent  *beamNode
 	tok     int
 	wordLen int
-	lmState State
+	lmState lm.State
 	lmScore float64
 	lex     int32
 }
@@ -177,16 +179,16 @@ type beamSearcher struct {
 	heap, toks   []int
 	word, lmWord []byte
 	rowOrder     []int
-	lmStart      State
+	lmStart      lm.State
 }
 
 func newBeamSearcher(logProbs []float32, T, V int, symbols []string, blank, boundary int, opt BeamOptions) *beamSearcher {
 	checkShape(logProbs, T, V, blank)
 	if boundary < 0 || boundary >= V || boundary == blank {
-		panic(fmt.Sprintf("asr: word-boundary index %d out of range [0, %d) or equal to the blank", boundary, V))
+		panic(fmt.Sprintf("ctc: word-boundary index %d out of range [0, %d) or equal to the blank", boundary, V))
 	}
 	if len(symbols) < V {
-		panic(fmt.Sprintf("asr: %d symbols for %d log-probabilities per frame", len(symbols), V))
+		panic(fmt.Sprintf("ctc: %d symbols for %d log-probabilities per frame", len(symbols), V))
 	}
 	if opt.Beam <= 0 {
 		opt.Beam = DefaultBeam
@@ -306,7 +308,7 @@ func (s *beamSearcher) addChild(n *beamNode, k int, sc float64) {
 				return
 			}
 			c.lex = 0
-		} else if c.lex = lex.walk(n.lex, s.symbols[k]); c.lex < 0 {
+		} else if c.lex = lex.Walk(n.lex, s.symbols[k]); c.lex < 0 {
 			return
 		}
 		// The look-ahead score of the unfinished word replaces the
@@ -338,7 +340,7 @@ func (s *beamSearcher) lastWord(n *beamNode) string {
 }
 
 // scoreWord adds a completed word's weighted LM score and the word score.
-func (s *beamSearcher) scoreWord(st State, score float64, word string) (State, float64) {
+func (s *beamSearcher) scoreWord(st lm.State, score float64, word string) (lm.State, float64) {
 	if s.opt.LM != nil {
 		var lp float64
 		st, lp = s.opt.LM.Score(st, word)
@@ -448,16 +450,16 @@ func (s *beamSearcher) siftDown(h []int, i int) {
 // ahead returns the weighted look-ahead score of the lexicon's trie node n
 // (0 at the root, without look-ahead scores or without an LM).
 func (s *beamSearcher) ahead(n int32) float64 {
-	if n == 0 || s.opt.Lexicon.ahead == nil || s.opt.LM == nil {
+	if n == 0 || !s.opt.Lexicon.HasLookAhead() || s.opt.LM == nil {
 		return 0
 	}
-	return s.opt.LMWeight * float64(s.opt.Lexicon.ahead[n])
+	return s.opt.LMWeight * s.opt.Lexicon.Ahead(n)
 }
 
 // wordEnd reports whether prefix n ends on a word boundary or, with a
 // lexicon, on a whole word of it.
 func (s *beamSearcher) wordEnd(n *beamNode) bool {
-	return n.wordLen == 0 || s.opt.Lexicon == nil || s.opt.Lexicon.word[n.lex]
+	return n.wordLen == 0 || s.opt.Lexicon == nil || s.opt.Lexicon.IsWord(n.lex)
 }
 
 // inLexicon reports whether every word of labels is in the lexicon (true
@@ -469,15 +471,15 @@ func (s *beamSearcher) inLexicon(labels []int) bool {
 	n := int32(0)
 	for _, l := range labels {
 		if l == s.bound {
-			if n != 0 && !s.opt.Lexicon.word[n] {
+			if n != 0 && !s.opt.Lexicon.IsWord(n) {
 				return false
 			}
 			n = 0
-		} else if n = s.opt.Lexicon.walk(n, s.symbols[l]); n < 0 {
+		} else if n = s.opt.Lexicon.Walk(n, s.symbols[l]); n < 0 {
 			return false
 		}
 	}
-	return n == 0 || s.opt.Lexicon.word[n]
+	return n == 0 || s.opt.Lexicon.IsWord(n)
 }
 
 // finalBest merges the hypotheses of each prefix, adds the scores of the

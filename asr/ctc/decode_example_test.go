@@ -1,11 +1,13 @@
-package asr_test
+package ctc_test
 
 import (
 	"fmt"
 	"math"
 	"strings"
 
-	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
+	"github.com/wav2vec-go/wav2vec/asr/lm"
+	"github.com/wav2vec-go/wav2vec/asr/wer"
 )
 
 // frames builds a T x 5 log-probability matrix over blank, "|", "A", "B",
@@ -31,23 +33,23 @@ func Example() {
 	const blank, boundary = 0, 1
 	lp, T := frames("_AA_B||CC_A_")
 
-	ids := asr.GreedyDecode(lp, T, len(symbols), blank)
-	fmt.Println(asr.Transcript(ids, symbols, boundary))
+	ids := ctc.GreedyDecode(lp, T, len(symbols), blank)
+	fmt.Println(ctc.Transcript(ids, symbols, boundary))
 
-	lm, err := asr.ReadARPAFile("testdata/tiny.arpa")
+	model, err := lm.ReadARPAFile("../lm/testdata/tiny.arpa")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	opt := asr.BeamOptions{Beam: 8, LM: lm, LMWeight: 0.5, WordScore: 0.2}
-	tokens, _ := asr.BeamSearch(lp, T, len(symbols), symbols, blank, boundary, opt)
+	opt := ctc.BeamOptions{Beam: 8, LM: model, LMWeight: 0.5, WordScore: 0.2}
+	tokens, _ := ctc.BeamSearch(lp, T, len(symbols), symbols, blank, boundary, opt)
 	// 12 frames of 10 ms, from 0.105 s of audio: the last word is clamped.
-	for _, w := range asr.Words(tokens, symbols, boundary, 0.01, 0.105) {
+	for _, w := range ctc.Words(tokens, symbols, boundary, 0.01, 0.105) {
 		fmt.Printf("%s %.3f-%.3f\n", w.Text, w.Start, w.End)
 	}
 
 	// One substitution (CA -> C) and one insertion (A) over two words.
-	fmt.Printf("WER %.3f\n", asr.WordErrors("AB CA", "AB C A").Rate())
+	fmt.Printf("WER %.3f\n", wer.WordErrors("AB CA", "AB C A").Rate())
 	// Output:
 	// AB CA
 	// AB 0.010-0.050

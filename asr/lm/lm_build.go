@@ -1,4 +1,4 @@
-package asr
+package lm
 
 import (
 	"bufio"
@@ -38,7 +38,7 @@ type NGramBuilder struct {
 // NewNGramBuilder returns a builder of a model of the given order (n >= 1).
 func NewNGramBuilder(order int) (*NGramBuilder, error) {
 	if order < 1 || order > 10 {
-		return nil, fmt.Errorf("asr: n-gram order %d: want 1 to 10", order)
+		return nil, fmt.Errorf("lm: n-gram order %d: want 1 to 10", order)
 	}
 	b := &NGramBuilder{order: order, counts: make([]map[string]float64, order)}
 	for i := range b.counts {
@@ -53,7 +53,7 @@ func NewNGramBuilder(order int) (*NGramBuilder, error) {
 func (b *NGramBuilder) Add(words []string) error {
 	for _, w := range words {
 		if w == "" || strings.ContainsFunc(w, isSpace) || w == "<s>" || w == "</s>" || w == "<unk>" {
-			return fmt.Errorf("asr: n-gram builder: bad word %q", w)
+			return fmt.Errorf("lm: n-gram builder: bad word %q", w)
 		}
 	}
 	b.sentences++
@@ -84,7 +84,7 @@ type knOrder struct {
 // WriteARPA writes the model to w. It fails if no sentence was added.
 func (b *NGramBuilder) WriteARPA(w io.Writer) error {
 	if b.sentences == 0 {
-		return errors.New("asr: n-gram builder: no sentences")
+		return errors.New("lm: n-gram builder: no sentences")
 	}
 	ord := make([]knOrder, b.order)
 	// Adjusted counts, from the highest order down.

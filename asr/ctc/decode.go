@@ -1,4 +1,4 @@
-package asr
+package ctc
 
 import (
 	"fmt"
@@ -23,10 +23,10 @@ type Word struct {
 // symbol: these are mistakes of the calling program, not of its data.
 func checkShape(logProbs []float32, T, V, blank int) {
 	if T < 0 || V <= 0 || len(logProbs) != T*V {
-		panic(fmt.Sprintf("asr: log-probabilities hold %d values, want T*V = %d*%d", len(logProbs), T, V))
+		panic(fmt.Sprintf("ctc: log-probabilities hold %d values, want T*V = %d*%d", len(logProbs), T, V))
 	}
 	if blank < 0 || blank >= V {
-		panic(fmt.Sprintf("asr: blank index %d out of range [0, %d)", blank, V))
+		panic(fmt.Sprintf("ctc: blank index %d out of range [0, %d)", blank, V))
 	}
 }
 

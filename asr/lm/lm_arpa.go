@@ -1,4 +1,4 @@
-package asr
+package lm
 
 import (
 	"bufio"
@@ -35,7 +35,7 @@ func (e *ARPAError) Error() string {
 	if e.Line > 0 {
 		where += ":" + strconv.Itoa(e.Line)
 	}
-	return "asr: " + where + ": " + e.Err.Error()
+	return "lm: " + where + ": " + e.Err.Error()
 }
 
 func (e *ARPAError) Unwrap() error { return e.Err }
@@ -73,7 +73,7 @@ func ReadARPA(r io.Reader) (*NGramLM, error) {
 func ReadARPAFile(path string) (*NGramLM, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("asr: reading language model: %w", err)
+		return nil, fmt.Errorf("lm: reading language model: %w", err)
 	}
 	defer f.Close()
 	return readARPA(f, path)

@@ -1,4 +1,4 @@
-package asr
+package lm
 
 import (
 	"bufio"
@@ -163,7 +163,7 @@ func (l *Lexicon) Len() int { return l.words }
 
 // Contains reports whether w is one of the words.
 func (l *Lexicon) Contains(w string) bool {
-	n := l.walk(0, w)
+	n := l.Walk(0, w)
 	return n >= 0 && l.word[n]
 }
 
@@ -183,7 +183,7 @@ func (l *Lexicon) Spellable(symbols []string) int {
 			if s == "" {
 				continue
 			}
-			if c := l.walk(n, s); c >= 0 && !seen[c] {
+			if c := l.Walk(n, s); c >= 0 && !seen[c] {
 				seen[c] = true
 				queue = append(queue, c)
 				if l.word[c] {
@@ -195,9 +195,16 @@ func (l *Lexicon) Spellable(symbols []string) int {
 	return count
 }
 
-// walk follows s from node n and returns the node reached, or -1 when no
+// The lexicon is walked as a trie by a decoder: from LexiconRoot, Walk
+// follows a symbol's spelling to the next node, IsWord says whether the
+// path to a node spells a word, and Ahead gives a node's look-ahead score.
+
+// LexiconRoot is the trie's root, where every word starts.
+const LexiconRoot int32 = 0
+
+// Walk follows s from node n and returns the node reached, or -1 when no
 // word continues so.
-func (l *Lexicon) walk(n int32, s string) int32 {
+func (l *Lexicon) Walk(n int32, s string) int32 {
 	for i := range len(s) {
 		lo, hi := l.first[n], l.first[n+1]
 		j := lo
@@ -210,4 +217,19 @@ func (l *Lexicon) walk(n int32, s string) int32 {
 		n = l.child[j]
 	}
 	return n
+}
+
+// IsWord reports whether the path to node n spells a word.
+func (l *Lexicon) IsWord(n int32) bool { return l.word[n] }
+
+// HasLookAhead reports whether the lexicon was made by LookAhead.
+func (l *Lexicon) HasLookAhead() bool { return l.ahead != nil }
+
+// Ahead returns the best LM log probability (natural log, after <s>) of
+// the words that the path to node n begins, or 0 without look-ahead.
+func (l *Lexicon) Ahead(n int32) float64 {
+	if l.ahead == nil {
+		return 0
+	}
+	return float64(l.ahead[n])
 }

@@ -1,4 +1,4 @@
-package asr
+package ctc
 
 import (
 	"math"

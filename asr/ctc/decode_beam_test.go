@@ -1,4 +1,4 @@
-package asr
+package ctc
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 )
 
 // rawSearch runs the beam search alone, without the comparison with the
@@ -144,9 +146,9 @@ func tieFrames(text string) []float32 {
 	return out
 }
 
-func mustARPA(t testing.TB, s string) *NGramLM {
+func mustARPA(t testing.TB, s string) *lm.NGramLM {
 	t.Helper()
-	m, err := ReadARPA(strings.NewReader(s))
+	m, err := lm.ReadARPA(strings.NewReader(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func TestBeamLMBreaksTies(t *testing.T) {
 	}
 	tests := []struct {
 		name, frames string
-		lm           LM
+		lm           lm.LM
 		want         string
 	}{
 		{"no LM takes the first of a tie", "C,A,T/B", nil, "CAB"},
@@ -260,14 +262,14 @@ func TestBeamDegenerate(t *testing.T) {
 func BenchmarkBeamSearch(b *testing.B) {
 	const T, V = 500, 29
 	lp := ctcLikeLogProbs(rand.New(rand.NewPCG(1, 1)), T)
-	lm := benchLM(b)
+	model := benchLM(b)
 	for _, bc := range []struct {
 		name string
 		opt  BeamOptions
 	}{
 		{"greedy", BeamOptions{}},
 		{"noLM", BeamOptions{Beam: 16}},
-		{"LM", BeamOptions{Beam: 16, LM: lm, LMWeight: 0.5, WordScore: 1}},
+		{"LM", BeamOptions{Beam: 16, LM: model, LMWeight: 0.5, WordScore: 1}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
@@ -286,7 +288,7 @@ func BenchmarkBeamSearch(b *testing.B) {
 
 // benchLM builds a bigram model of 2,000 random words of two to four letters
 // (many of the words random frames spell are in it) and 20,000 bigrams.
-func benchLM(b *testing.B) *NGramLM {
+func benchLM(b *testing.B) *lm.NGramLM {
 	rng := rand.New(rand.NewPCG(2, 2))
 	seen := map[string]bool{"<s>": true, "</s>": true, "<unk>": true}
 	words := []string{"<s>", "</s>", "<unk>"}
@@ -354,4 +356,14 @@ func ctcLikeLogProbs(rng *rand.Rand, T int) []float32 {
 		}
 	}
 	return out
+}
+
+// readTiny reads the lm package's tiny test model.
+func readTiny(t testing.TB) *lm.NGramLM {
+	t.Helper()
+	m, err := lm.ReadARPAFile("../lm/testdata/tiny.arpa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

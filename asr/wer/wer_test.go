@@ -1,4 +1,4 @@
-package asr
+package wer
 
 import (
 	"math"
@@ -112,6 +112,22 @@ func TestEditCountsRandom(t *testing.T) {
 		c := editCounts(a, b)
 		if c.Errors() != levenshtein(a, b) || c.RefLen() != len(a) || c.Hit+c.Sub+c.Ins != len(b) {
 			t.Fatalf("%q -> %q: %+v; distance %d", a, b, c, levenshtein(a, b))
+		}
+	}
+}
+
+func TestCorpusRateFinite(t *testing.T) {
+	tests := []struct {
+		c    ErrorCounts
+		want float64
+	}{
+		{ErrorCounts{}, 0},
+		{ErrorCounts{Ins: 3}, 3},
+		{ErrorCounts{Sub: 1, Hit: 3}, 0.25},
+	}
+	for _, tt := range tests {
+		if got := CorpusRate(tt.c); got != tt.want {
+			t.Errorf("CorpusRate(%+v) = %g, want %g", tt.c, got, tt.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package asr
+package wer
 
 import (
 	"math"
@@ -101,4 +101,11 @@ func editCounts[T comparable](ref, hyp []T) ErrorCounts {
 		}
 	}
 	return c
+}
+
+// CorpusRate is c's error rate for reporting: Rate, except that a corpus
+// whose references are all empty gets errors/1 rather than +Inf, so that
+// the number always encodes as JSON.
+func CorpusRate(c ErrorCounts) float64 {
+	return float64(c.Errors()) / float64(max(c.RefLen(), 1))
 }
