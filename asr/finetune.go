@@ -14,6 +14,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/internal/seed"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
@@ -324,7 +325,7 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 	}
 	cfg = cfg.withDefaults()
 	tr := &trainer{cfg: cfg, cache: newProgCache(6)}
-	defer tr.cache.close()
+	defer tr.cache.Clear()
 	if err := tr.setup(); err != nil {
 		return nil, err
 	}
@@ -531,29 +532,13 @@ func (tr *trainer) setFrozen() int {
 }
 
 // stepSeed is the dropout seed of an update: the same on a resumed run.
-func stepSeed(seed uint64, step int) uint64 {
-	z := seed*0x9E3779B97F4A7C15 + uint64(step) + 0x632BE59BD9B4E019
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+func stepSeed(s uint64, step int) uint64 { return seed.Mix(uint64(step), s) }
 
-// spanMask draws wav2vec 2.0's span mask over each row's real frames:
-// int(p*T/M + u) spans of M frames, starts uniform (u uniform in [0, 1)).
+// spanMask draws encoder.SpanMask over each row's real frames.
 func spanMask(rng *rand.Rand, in *batchInput, p float64, M int) []float32 {
 	mask := make([]float32, in.B*in.T)
 	for b, T := range in.frames {
-		u := rng.Float64()
-		if p == 0 || T <= M {
-			continue
-		}
-		n := int(p*float64(T)/float64(M) + u)
-		for range n {
-			s := rng.IntN(T - M + 1)
-			for t := s; t < s+M; t++ {
-				mask[b*in.T+t] = 1
-			}
-		}
+		encoder.SpanMask(rng, mask[b*in.T:b*in.T+T], p, M)
 	}
 	return mask
 }
@@ -670,7 +655,7 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	if err != nil {
 		return 0, 0, 0, false, err
 	}
-	pr, err := tr.cache.get(tr.m, graphKey{B: in.B, L: in.L, train: true, phase: phase}, in, 0)
+	pr, err := tr.m.get(tr.cache, graphKey{B: in.B, L: in.L, train: true, phase: phase}, in, 0)
 	if err != nil {
 		return 0, 0, 0, false, err
 	}

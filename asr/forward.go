@@ -117,45 +117,17 @@ func (m *Model) build(key graphKey, in *batchInput, seed uint64) (*program, erro
 	return pr, nil
 }
 
-// progCache keeps compiled programs by key, evicting the oldest beyond max.
-// It is not safe for concurrent use: each worker has its own.
-type progCache struct {
-	max   int
-	progs map[graphKey]*program
-	order []graphKey
-}
+// progCache keeps a worker's compiled programs.
+type progCache = nn.Cache[graphKey, *program]
 
-func newProgCache(max int) *progCache {
-	return &progCache{max: max, progs: map[graphKey]*program{}}
-}
+func newProgCache(max int) *progCache { return nn.NewCache[graphKey, *program](max) }
+
+// Close releases the program.
+func (p *program) Close() error { return p.p.Close() }
 
 // get returns the program for key, building it on first use.
-func (c *progCache) get(m *Model, key graphKey, in *batchInput, seed uint64) (*program, error) {
-	if p, ok := c.progs[key]; ok {
-		return p, nil
-	}
-	p, err := m.build(key, in, seed)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.order) >= c.max {
-		old := c.order[0]
-		c.order = c.order[1:]
-		c.progs[old].p.Close()
-		delete(c.progs, old)
-	}
-	c.progs[key] = p
-	c.order = append(c.order, key)
-	return p, nil
-}
-
-// close releases every program.
-func (c *progCache) close() {
-	for _, p := range c.progs {
-		p.p.Close()
-	}
-	clear(c.progs)
-	c.order = nil
+func (m *Model) get(c *progCache, key graphKey, in *batchInput, seed uint64) (*program, error) {
+	return c.Get(key, func() (*program, error) { return m.build(key, in, seed) })
 }
 
 // logProbsOf returns row b of the logits [B, V, T] as a frames x V
@@ -187,7 +159,7 @@ func (m *Model) forward(c *progCache, rows [][]float32) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, err := c.get(m, graphKey{B: in.B, L: in.L}, in, 0)
+	pr, err := m.get(c, graphKey{B: in.B, L: in.L}, in, 0)
 	if err != nil {
 		return nil, err
 	}

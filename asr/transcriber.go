@@ -130,7 +130,7 @@ func (t *Transcriber) release(c *progCache) {
 		t.idle = append(t.idle, c)
 		return
 	}
-	c.close()
+	c.Clear()
 }
 
 // normalized returns a zero-mean, unit-variance copy of samples.

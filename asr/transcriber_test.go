@@ -44,10 +44,10 @@ func TestLongInput(t *testing.T) {
 		t.Errorf("windowed and whole-file transcripts differ:\n%.200q\n%.200q", a.Text, b.Text)
 	}
 	for _, c := range windowed.idle {
-		if len(c.progs) > 3 { // the first, the middle and the last windows
-			t.Errorf("%d programs compiled for one long input", len(c.progs))
+		if c.Len() > 3 { // the first, the middle and the last windows
+			t.Errorf("%d programs compiled for one long input", c.Len())
 		}
-		for k := range c.progs {
+		for _, k := range c.Keys() {
 			if k.L > 31*audio.SampleRate {
 				t.Errorf("a window of %d samples (%.1f s) went through the network", k.L, float64(k.L)/audio.SampleRate)
 			}

@@ -3,7 +3,8 @@ package audio
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // ReadFile decodes the WAV file at path to 16 kHz mono float32 in [-1, 1].
@@ -53,33 +54,10 @@ func WriteFile(path string, samples []float32, rate int) (err error) {
 	if err := checkEncode(len(samples), rate); err != nil {
 		return withPath(path, err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	err = atomicfile.Write(path, func(f *os.File) error {
+		return encodeTo(f, samples, rate) // go-audio's Close syncs an *os.File
+	})
 	if err != nil {
-		return withPath(path, unwrapPath(err))
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := encodeTo(tmp, samples, rate); err != nil { // go-audio's Close syncs an *os.File
-		return withPath(path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return withPath(path, fmt.Errorf("sync: %w", err))
-	}
-	if err := tmp.Close(); err != nil {
-		return withPath(path, fmt.Errorf("close: %w", err))
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return withPath(path, unwrapPath(err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return withPath(path, unwrapPath(err))
 	}
 	return nil

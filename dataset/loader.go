@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/internal/seed"
 )
 
 // Mode chooses how a Loader makes utterances of different lengths into one
@@ -375,11 +376,5 @@ func (l *Loader) batch(epoch, p int, rows []int) *Batch {
 	return b
 }
 
-// mix derives a PCG stream selector from an epoch and a batch position
-// (splitmix64 of the pair).
-func mix(a, b uint64) uint64 {
-	z := a*0x9E3779B97F4A7C15 + b + 0x632BE59BD9B4E019
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+// mix derives a PCG stream selector from an epoch and a batch position.
+func mix(a, b uint64) uint64 { return seed.Mix(b, a) }

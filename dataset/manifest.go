@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // Entry is one manifest row: a path relative to the manifest's root (with
@@ -134,34 +135,8 @@ func WriteManifestFile(path string, m *Manifest) error {
 
 // writeAtomic writes a file through write into a temporary file and renames
 // it over path, so path never holds a partial file.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("dataset: %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("dataset: %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("dataset: %s: sync: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("dataset: %s: close: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("dataset: %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, func(f *os.File) error { return write(f) }); err != nil {
 		return fmt.Errorf("dataset: %s: %w", path, err)
 	}
 	return nil

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // Metadata keys of a checkpoint. The values are strings; the trainer stores
@@ -49,43 +50,15 @@ func SaveCheckpoint(path string, params []*Param, extra map[string][]float32, me
 		}
 	}
 
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
+	err = atomicfile.Write(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := writeSafetensors(bw, tensors, m); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = writeSafetensors(bw, tensors, m); err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("nn: saving checkpoint %s: syncing directory: %w", path, err)
 	}
 	return nil
 }
@@ -125,19 +98,6 @@ func checkpointTensors(params []*Param, extra map[string][]float32) ([]namedTens
 	}
 	slices.Sort(names)
 	return tensors, names, errors.Join(errs...)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // LoadCheckpoint reads a safetensors file. It checks the header against the

@@ -359,17 +359,20 @@ func TestCache(t *testing.T) {
 	var ps Params
 	l, _ := NewLinear(&ps, "l", 3, 2, false, rand.New(rand.NewPCG(1, 1)))
 	builds := 0
-	c := NewCache(2, func(key string) (*Program, error) {
-		builds++
-		var T int
-		if _, err := fmt.Sscanf(key, "T=%d", &T); err != nil {
-			return nil, err
+	c := NewCache[string, *Program](2)
+	build := func(key string) func() (*Program, error) {
+		return func() (*Program, error) {
+			builds++
+			var T int
+			if _, err := fmt.Sscanf(key, "T=%d", &T); err != nil {
+				return nil, err
+			}
+			g := NewGraph()
+			return g.Compile(nil, l.Forward(g, g.Input("x", 1, 3, T)))
 		}
-		g := NewGraph()
-		return g.Compile(nil, l.Forward(g, g.Input("x", 1, 3, T)))
-	})
+	}
 	for _, k := range []string{"T=5", "T=5", "T=7", "T=5", "T=9", "T=5", "T=7"} {
-		if _, err := c.Get(k); err != nil {
+		if _, err := c.Get(k, build(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -377,7 +380,11 @@ func TestCache(t *testing.T) {
 	if builds != 4 || c.Len() != 2 {
 		t.Errorf("%d builds, %d cached; want 4 and 2", builds, c.Len())
 	}
-	if _, err := c.Get("bad"); err == nil || c.Len() != 2 {
+	if _, err := c.Get("bad", build("bad")); err == nil || c.Len() != 2 {
 		t.Errorf("bad key: err %v, %d cached", err, c.Len())
+	}
+	c.Clear()
+	if c.Len() != 0 {
+		t.Errorf("%d cached after Clear", c.Len())
 	}
 }

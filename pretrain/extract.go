@@ -90,22 +90,14 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 	}
 	win := m.Frames(int(extractWindowSeconds * audio.SampleRate))
 	margin := max(m.Cfg.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
-	progs := map[int]*layerProgram{} // by window length: two at most
-	defer func() {
-		for _, p := range progs {
-			p.prog.Close()
-		}
-	}()
+	progs := nn.NewCache[int, *layerProgram](2) // by window length: two at most
+	defer progs.Clear()
 	bw := bufio.NewWriter(w)
 	src := &normalizing{s, norm}
 	err = encoder.EachWindow(src, n, m.input.Windows(n, win, margin), func(wd encoder.Window, x []float32) error {
-		lp := progs[len(x)]
-		if lp == nil {
-			var err error
-			if lp, err = m.layerProgram(len(x), layer); err != nil {
-				return err
-			}
-			progs[len(x)] = lp
+		lp, err := progs.Get(len(x), func() (*layerProgram, error) { return m.layerProgram(len(x), layer) })
+		if err != nil {
+			return err
 		}
 		data, _, d, err := lp.runNormalised(x)
 		if err != nil {
@@ -147,6 +139,9 @@ type layerProgram struct {
 	prog    *nn.Program
 	in, out *nn.Node
 }
+
+// Close releases the compiled program.
+func (lp *layerProgram) Close() error { return lp.prog.Close() }
 
 // layerProgram compiles the graph from L samples to layer.
 func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {

@@ -155,6 +155,9 @@ type trainGraph struct {
 	clusterPPL float64 // perplexity of the masked frames' clusters
 }
 
+// Close releases the compiled program.
+func (tg *trainGraph) Close() error { return tg.prog.Close() }
+
 // buildGraph builds and compiles the loss graph:
 //
 //	feats = Features(x)                         [B, ConvDim, T] (logmel: x itself)
@@ -171,8 +174,8 @@ type trainGraph struct {
 // input has no feature encoder, so it has no penalty.
 func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, error) {
 	T := m.Frames(L)
-	if T < minMasked {
-		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, minMasked)
+	if T < encoder.MinMaskSpans {
+		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, encoder.MinMaskSpans)
 	}
 	pc := m.Cfg.Pretrain
 	g := nn.NewGraph()
@@ -249,7 +252,7 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 	masked := make([]int, 0, T)
 	for b := range B {
 		row := mask[b*T : (b+1)*T]
-		SpanMask(rng, row, pc.MaskProb, pc.MaskLength)
+		encoder.SpanMask(rng, row, pc.MaskProb, pc.MaskLength)
 		masked = masked[:0]
 		for t, v := range row {
 			if v != 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/features"
+	"github.com/wav2vec-go/wav2vec/nn"
 )
 
 // Targets of the contrastive task.
@@ -61,23 +62,16 @@ func mfccFeaturizer() featurizer {
 // keeps the compiled program of the last length it saw: training crops
 // share one.
 func contextFeaturizer(teacher *Model) featurizer {
-	var last *layerProgram
+	progs := nn.NewCache[int, *layerProgram](1)
 	return func(s []float32) ([]float32, int) {
-		if last == nil || last.L != len(s) {
-			if last != nil {
-				last.prog.Close()
-				last = nil
-			}
-			if teacher.Frames(len(s)) < 1 {
-				return nil, 0
-			}
-			lp, err := teacher.layerProgram(len(s), LayerC)
-			if err != nil {
-				return nil, 0
-			}
-			last = lp
+		if teacher.Frames(len(s)) < 1 {
+			return nil, 0
 		}
-		c, n, _, err := last.run(s)
+		lp, err := progs.Get(len(s), func() (*layerProgram, error) { return teacher.layerProgram(len(s), LayerC) })
+		if err != nil {
+			return nil, 0
+		}
+		c, n, _, err := lp.run(s)
 		if err != nil {
 			return nil, 0
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/internal/seed"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
@@ -31,7 +33,7 @@ type Trainer struct {
 
 	opt    *nn.Adam
 	sched  nn.Schedule
-	graphs map[graphKey]*trainGraph
+	graphs *nn.Cache[graphKey, *trainGraph]
 }
 
 type graphKey struct {
@@ -70,7 +72,7 @@ func newTrainer(m *Model, seed uint64) (*Trainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	t := &Trainer{Model: m, Seed: seed, opt: opt, graphs: map[graphKey]*trainGraph{}}
+	t := &Trainer{Model: m, Seed: seed, opt: opt, graphs: nn.NewCache[graphKey, *trainGraph](maxGraphs)}
 	t.setSchedule()
 	return t, nil
 }
@@ -104,22 +106,9 @@ func cropLength(n int) int {
 
 // graph returns the compiled graph for B crops of L samples.
 func (t *Trainer) graph(B, L int, training bool) (*trainGraph, error) {
-	key := graphKey{B, L, training}
-	if tg, ok := t.graphs[key]; ok {
-		return tg, nil
-	}
-	if len(t.graphs) >= maxGraphs {
-		for k, tg := range t.graphs {
-			tg.prog.Close()
-			delete(t.graphs, k)
-		}
-	}
-	tg, err := t.Model.buildGraph(B, L, training, t.Seed)
-	if err != nil {
-		return nil, err
-	}
-	t.graphs[key] = tg
-	return tg, nil
+	return t.graphs.Get(graphKey{B, L, training}, func() (*trainGraph, error) {
+		return t.Model.buildGraph(B, L, training, t.Seed)
+	})
 }
 
 // batchAudio returns the batch's rows cropped to L samples, [B, 1, L].
@@ -135,16 +124,9 @@ func batchAudio(b *dataset.Batch, L int) []float32 {
 }
 
 // batchSeed derives the seed of a batch's random draws from the run's
-// seed and the batch's place in the data (splitmix64).
-func batchSeed(seed uint64, epoch, position int, salt uint64) uint64 {
-	z := seed ^ salt
-	for _, v := range []uint64{uint64(epoch), uint64(position)} {
-		z += v*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
-		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-		z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-		z ^= z >> 31
-	}
-	return z
+// seed and the batch's place in the data.
+func batchSeed(s uint64, epoch, position int, salt uint64) uint64 {
+	return seed.Mix(s^salt, uint64(epoch), uint64(position))
 }
 
 const (
@@ -228,7 +210,7 @@ func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, 
 	defer cancel()
 	for b := range l.Stream(ctx, 0, 0) {
 		L := cropLength(b.T)
-		if t.Model.Frames(L) < minMasked {
+		if t.Model.Frames(L) < encoder.MinMaskSpans {
 			continue
 		}
 		tg, err := t.graph(b.B, L, false)

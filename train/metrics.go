@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // MetricsFile is the name of the metrics log inside a run's folder.
@@ -74,32 +76,11 @@ func linesUpTo(data []byte, step int) []byte {
 }
 
 // writeAtomic replaces path with data through a synced temporary file.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+func writeAtomic(path string, data []byte) error {
+	return atomicfile.Write(path, func(f *os.File) error {
+		_, err := f.Write(data)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }
 
 // Path returns the file the metrics go to.

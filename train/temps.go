@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // runFiles are the files of a run's folder that are written through a
@@ -66,8 +68,7 @@ func size(n int64) string {
 // isTemp reports whether name is a temporary file of one of runFiles.
 func isTemp(name string) bool {
 	for _, f := range runFiles {
-		digits, ok := strings.CutPrefix(name, "."+f+".tmp")
-		if ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+		if atomicfile.IsTemp(name, f) {
 			return true
 		}
 	}

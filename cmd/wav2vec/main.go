@@ -11,9 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
 // Exit statuses.
@@ -158,20 +159,9 @@ func fail(e *env, err error) int {
 // writeFileAtomic writes path through a temporary file beside it, renamed
 // into place once complete, so that a failed write leaves what was there.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o644) // CreateTemp makes it 0600
-	if err == nil {
-		err = write(tmp)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	err := atomicfile.Write(path, func(f *os.File) error { return write(f) })
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
