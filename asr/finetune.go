@@ -310,6 +310,7 @@ type trainer struct {
 	step     int
 	st       trainState
 	res      FinetuneResult
+	acc      intervalSums
 }
 
 // Finetune fine-tunes a CTC recogniser as cfg says, writing metrics and
@@ -543,91 +544,71 @@ func spanMask(rng *rand.Rand, in *batchInput, p float64, M int) []float32 {
 	return mask
 }
 
-// loop runs updates until MaxSteps or cancellation.
+// loop runs updates until MaxSteps or cancellation (train.Loop).
 func (tr *trainer) loop(ctx context.Context) error {
 	cfg := tr.cfg
-	sctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream := tr.loader.Stream(sctx, tr.st.Epoch, tr.st.Position)
-	emptyEpochs := 0
-	var lossSum, normSum, secSum float64
-	var lossN, skipsInARow int
-	for tr.step < cfg.MaxSteps {
-		if ctx.Err() != nil || (cfg.stopAt > 0 && tr.step >= cfg.stopAt) {
-			return tr.interrupt()
-		}
-		b, ok := <-stream
-		if !ok {
-			if ctx.Err() != nil {
-				return tr.interrupt()
+	var err error
+	tr.res.Interrupted, err = train.Loop(ctx, tr, train.LoopConfig{
+		MaxSteps: cfg.MaxSteps, LogEvery: cfg.LogEvery, ValidEvery: cfg.ValidEvery, Validate: tr.valid != nil,
+		MaxSkipsInARow: maxSkipsInARow, Data: tr.loader.Stream, Name: cfg.Train,
+		Metrics: tr.metrics, Saver: tr.saver, Progress: tr.progress, Log: cfg.Log,
+		AfterStep: func(step int) {
+			if cfg.stopAt > 0 && step >= cfg.stopAt {
+				cancel()
 			}
-			if emptyEpochs++; emptyEpochs > 1 {
-				return fmt.Errorf("asr: %s: no usable utterance (see the warnings above)", cfg.Train)
-			}
-			tr.st.Epoch++
-			tr.st.Position = 0
-			stream = tr.loader.Stream(sctx, tr.st.Epoch, 0)
-			continue
-		}
-		tr.st.Epoch, tr.st.Position = b.Epoch, b.Position+1
-		loss, norm, secs, ran, err := tr.update(b)
-		if err != nil {
-			return err
-		}
-		if !ran {
-			continue
-		}
-		emptyEpochs = 0
-		if !train.Finite(loss) || !train.Finite(norm) {
-			tr.st.SkippedUpdates++
-			if skipsInARow++; skipsInARow >= maxSkipsInARow {
-				return fmt.Errorf("asr: %d updates in a row had a non-finite loss or gradient; stopping at step %d (a lower learning rate may help)", skipsInARow, tr.step)
-			}
-			if err := tr.metrics.Write(map[string]any{"step": tr.step, "skipped": true, "loss": loss, "grad_norm": norm,
-				"skipped_updates": tr.st.SkippedUpdates}); err != nil {
-				return err
-			}
-			continue
-		}
-		skipsInARow = 0
-		lossSum += loss
-		normSum += norm
-		secSum += secs
-		lossN++
-		fields := []train.Field{{Name: "loss", Value: loss}, {Name: "lr", Value: tr.sched.LR(tr.step)}}
-		if tr.res.Valid.Utterances > 0 {
-			fields = append(fields, train.Field{Name: "valid-cer", Value: tr.res.Valid.CER})
-		}
-		tr.progress.Update(tr.step, secs, fields...)
-		if tr.step%cfg.LogEvery == 0 || tr.step == cfg.MaxSteps {
-			row := map[string]any{"step": tr.step, "loss": lossSum / float64(lossN), "grad_norm": normSum / float64(lossN),
-				"lr": tr.sched.LR(tr.step), "audio_seconds": secSum, "skipped_updates": tr.st.SkippedUpdates,
-				"skipped_utterances": tr.noteSkips(), "body_frozen": tr.m.Config.Init == InitPretrained && tr.step <= cfg.FreezeSteps}
-			if err := tr.metrics.Write(row); err != nil {
-				return err
-			}
-			lossSum, normSum, secSum, lossN = 0, 0, 0, 0
-		}
-		if tr.valid != nil && (tr.step%cfg.ValidEvery == 0 || tr.step == cfg.MaxSteps) {
-			if err := tr.validate(ctx); err != nil {
-				return err
-			}
-		}
-		if tr.saver.Due() {
-			if err := tr.saveLast(); err != nil {
-				return err
-			}
-		}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("asr: %w", err)
 	}
-	tr.progress.Done()
-	return tr.saveLast()
+	return nil
 }
 
-// interrupt saves checkpoint_last after a cancellation.
-func (tr *trainer) interrupt() error {
-	tr.progress.Done()
-	tr.res.Interrupted = true
-	return tr.saveLast()
+// Step, Position, SetPosition, Update, MetricsRow, Validate and SaveLast
+// are the trainer as train.Loop drives it.
+func (tr *trainer) Step() int                          { return tr.step }
+func (tr *trainer) Position() (int, int)               { return tr.st.Epoch, tr.st.Position }
+func (tr *trainer) SetPosition(epoch, batch int)       { tr.st.Epoch, tr.st.Position = epoch, batch }
+func (tr *trainer) Validate(ctx context.Context) error { return tr.validate(ctx) }
+func (tr *trainer) SaveLast() error                    { return tr.saveLast() }
+
+func (tr *trainer) Update(b *dataset.Batch) (train.Update, error) {
+	loss, norm, secs, ran, err := tr.update(b)
+	if err != nil || !ran {
+		return train.Update{}, err
+	}
+	if !train.Finite(loss) || !train.Finite(norm) {
+		tr.st.SkippedUpdates++
+		reason := fmt.Sprintf("loss %g, gradient norm %g", loss, norm)
+		return train.Update{Ran: true, Skipped: reason, SkipRow: map[string]any{"step": tr.step, "skipped": true,
+			"loss": loss, "grad_norm": norm, "skipped_updates": tr.st.SkippedUpdates}}, nil
+	}
+	tr.acc.loss += loss
+	tr.acc.norm += norm
+	tr.acc.secs += secs
+	tr.acc.n++
+	fields := []train.Field{{Name: "loss", Value: loss}, {Name: "lr", Value: tr.sched.LR(tr.step)}}
+	if tr.res.Valid.Utterances > 0 {
+		fields = append(fields, train.Field{Name: "valid-cer", Value: tr.res.Valid.CER})
+	}
+	return train.Update{Ran: true, Seconds: secs, Fields: fields}, nil
+}
+
+func (tr *trainer) MetricsRow() map[string]any {
+	n := float64(max(tr.acc.n, 1))
+	row := map[string]any{"step": tr.step, "loss": tr.acc.loss / n, "grad_norm": tr.acc.norm / n,
+		"lr": tr.sched.LR(tr.step), "audio_seconds": tr.acc.secs, "skipped_updates": tr.st.SkippedUpdates,
+		"skipped_utterances": tr.noteSkips(), "body_frozen": tr.m.Config.Init == InitPretrained && tr.step <= tr.cfg.FreezeSteps}
+	tr.acc = intervalSums{}
+	return row
+}
+
+// intervalSums adds up the updates between two metrics lines.
+type intervalSums struct {
+	loss, norm, secs float64
+	n                int
 }
 
 // update runs one batch forward and backward and applies the update. ran

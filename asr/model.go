@@ -110,7 +110,7 @@ func assemble(enc *encoder.Model, vocab *dataset.Vocab, init string) (*Model, er
 	if !ok {
 		return nil, fmt.Errorf("asr: the vocabulary lacks the word boundary %q", dataset.WordBoundary)
 	}
-	cfg := enc.Cfg
+	cfg := enc.Config
 	V := vocab.Size()
 	m := &Model{
 		Config:   ModelConfig{Encoder: cfg, Vocab: vocab.Symbols()[1:], Init: init},

@@ -45,7 +45,7 @@ func BenchmarkEncoderForward(b *testing.B) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(B*L)/16000/sec, "x-realtime")
-	b.ReportMetric(forwardFLOPs(m.Cfg, B, L)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(forwardFLOPs(m.Config, B, L)/sec/1e9, "GFLOP/s")
 }
 
 // BenchmarkEncoderTrainStep runs a forward and backward pass of the tiny
@@ -73,5 +73,5 @@ func BenchmarkEncoderTrainStep(b *testing.B) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(B*L)/16000/sec, "x-realtime")
-	b.ReportMetric(3*forwardFLOPs(m.Cfg, B, L)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(3*forwardFLOPs(m.Config, B, L)/sec/1e9, "GFLOP/s")
 }

@@ -13,7 +13,7 @@ import (
 // graph. A Model is safe for concurrent graph building; the parameters are
 // shared by every graph.
 type Model struct {
-	Cfg Config // with its defaults filled in
+	Config Config // with its defaults filled in
 
 	FeatureConvs []*nn.Conv1d    // encoder.feature.conv.I: no bias, kaiming-normal init as fairseq
 	FeatureNorms []*nn.LayerNorm // encoder.feature.norm.I: per frame, after each conv
@@ -63,7 +63,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		return nil, errors.New("encoder: New: nil random generator")
 	}
 	cfg = cfg.withDefaults()
-	m := &Model{Cfg: cfg}
+	m := &Model{Config: cfg}
 	ps := &m.params
 	var errs []error
 	keep := func(err error) {

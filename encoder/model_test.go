@@ -85,7 +85,7 @@ func TestInit(t *testing.T) {
 	}
 	for i, c := range m.FeatureConvs {
 		_, std, _ := stats(c.Weight.Data)
-		near(c.Weight.Name+" std", std, math.Sqrt(2/float64(c.Cfg.In*c.Cfg.Kernel)), 0.06)
+		near(c.Weight.Name+" std", std, math.Sqrt(2/float64(c.Config.In*c.Config.Kernel)), 0.06)
 		if c.Bias != nil {
 			t.Errorf("feature conv %d has a bias", i)
 		}
@@ -133,7 +133,7 @@ func forward(t testing.TB, m *Model, waves [][]float32, pad bool) ([]float32, in
 	for _, w := range waves {
 		L = max(L, len(w))
 	}
-	B, T := len(waves), m.Cfg.Frames(L)
+	B, T := len(waves), m.Config.Frames(L)
 	g := nn.NewGraph()
 	x := g.Input("wave", B, 1, L)
 	var valid *nn.Node
@@ -151,7 +151,7 @@ func forward(t testing.TB, m *Model, waves [][]float32, pad bool) ([]float32, in
 	vs := make([]float32, B*T)
 	for b, w := range waves {
 		copy(data[b*L:], w)
-		for i := range m.Cfg.Frames(len(w)) {
+		for i := range m.Config.Frames(len(w)) {
 			vs[b*T+i] = 1
 		}
 	}
@@ -184,7 +184,7 @@ func TestPaddingInvariance(t *testing.T) {
 	rng := newRNG(5)
 	waves := [][]float32{randomWave(rng, 5000), randomWave(rng, 12000), randomWave(rng, 800), randomWave(rng, 9001)}
 	batch, T := forward(t, m, waves, true)
-	D := m.Cfg.Dim
+	D := m.Config.Dim
 	for b, w := range waves {
 		alone, Tb := forward(t, m, [][]float32{w}, false)
 		var worst float64
@@ -266,7 +266,7 @@ func TestTrainStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	const B, L = 2, 4000
-	T := m.Cfg.Frames(L)
+	T := m.Config.Frames(L)
 	g := nn.NewGraph()
 	g.Training, g.Seed = true, 1
 	x := g.Input("wave", B, 1, L)

@@ -56,7 +56,7 @@ func (c Conv1dConfig) Validate() error {
 type Conv1d struct {
 	Weight *Param // [Out, In, Kernel]
 	Bias   *Param // [Out], nil with NoBias
-	Cfg    Conv1dConfig
+	Config Conv1dConfig
 	opts   ConvOpts
 }
 
@@ -66,7 +66,7 @@ func NewConv1d(ps *Params, name string, cfg Conv1dConfig, rng *rand.Rand) (*Conv
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("nn: conv1d %s: %w", name, err)
 	}
-	c := &Conv1d{Cfg: cfg}
+	c := &Conv1d{Config: cfg}
 	c.opts = ConvOpts{Stride: max(cfg.Stride, 1), Dilation: max(cfg.Dilation, 1), PadLeft: cfg.PadLeft, PadRight: cfg.PadRight}
 	span := c.opts.Dilation * (cfg.Kernel - 1)
 	switch cfg.Padding {
@@ -92,7 +92,7 @@ func (c *Conv1d) Opts() ConvOpts { return c.opts }
 // OutLen returns the output length for an input of tin frames (0 when the
 // input is too short).
 func (c *Conv1d) OutLen(tin int) int {
-	span := tin + c.opts.PadLeft + c.opts.PadRight - c.opts.Dilation*(c.Cfg.Kernel-1) - 1
+	span := tin + c.opts.PadLeft + c.opts.PadRight - c.opts.Dilation*(c.Config.Kernel-1) - 1
 	if span < 0 {
 		return 0
 	}

@@ -39,5 +39,5 @@ func benchPretrainStep(b *testing.B, cfg FullConfig) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(B*L)/16000/sec, "audio-s/s")
-	b.ReportMetric(3*tr.Model.Cfg.ForwardFLOPs(B, L)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(3*tr.Model.Config.ForwardFLOPs(B, L)/sec/1e9, "GFLOP/s")
 }

@@ -17,8 +17,8 @@ type trainState struct {
 	Epoch          int    `json:"epoch"`    // of the next batch
 	Position       int    `json:"position"` // of the next batch in the epoch's plan
 	SkippedUpdates int64  `json:"skipped_updates"`
-	SkippedFiles   int64  `json:"skipped_files"`
-	// The manifest rows counted in SkippedFiles, so that a resumed run
+	SkippedUtts    int64  `json:"skipped_files"`
+	// The manifest rows counted in SkippedUtts, so that a resumed run
 	// counts each once; absent in older checkpoints.
 	SkippedRows      []int   `json:"skipped_rows,omitempty"`
 	SkippedValidRows []int   `json:"skipped_valid_rows,omitempty"`
@@ -41,14 +41,14 @@ func (t *Trainer) checkpoint() ([]*nn.Param, map[string][]float32, map[string]st
 	}
 	st := trainState{
 		Seed: t.Seed, Epoch: t.Epoch, Position: t.Position,
-		SkippedUpdates: t.SkippedUpdates, SkippedFiles: t.SkippedFiles,
+		SkippedUpdates: t.SkippedUpdates, SkippedUtts: t.SkippedUtts,
 		SkippedRows: t.skipped[0], SkippedValidRows: t.skipped[1],
 		Temperature: t.Model.Quantizer.Temperature(int64(t.Step)),
 	}
 	for _, kv := range []struct {
 		k string
 		v any
-	}{{nn.MetaConfig, t.Model.Cfg}, {nn.MetaStep, t.Step}, {nn.MetaTrainState, st}} {
+	}{{nn.MetaConfig, t.Model.Config}, {nn.MetaStep, t.Step}, {nn.MetaTrainState, st}} {
 		if err := nn.PutMetaJSON(meta, kv.k, kv.v); err != nil {
 			return nil, nil, nil, err
 		}
@@ -145,7 +145,7 @@ func LoadTrainer(path string) (*Trainer, error) {
 		return nil, err
 	}
 	t.Step, t.Epoch, t.Position = step, st.Epoch, st.Position
-	t.SkippedUpdates, t.SkippedFiles = st.SkippedUpdates, st.SkippedFiles
+	t.SkippedUpdates, t.SkippedUtts = st.SkippedUpdates, st.SkippedUtts
 	t.skipped = [2][]int{st.SkippedRows, st.SkippedValidRows}
 	return t, nil
 }

@@ -39,17 +39,47 @@ type Config struct {
 	Warmup      int     `json:"warmup"`       // updates of linear warm-up
 	Schedule    string  `json:"schedule"`     // "poly" (linear decay to 0 at MaxSteps) or "constant" (after warm-up)
 	MaxSteps    int     `json:"max_steps"`    // updates
-	GradClip    float64 `json:"grad_clip"`    // global gradient-norm clip
+	ClipNorm    float64 `json:"clip_norm"`    // global gradient-norm clip
 	AdamBeta1   float64 `json:"adam_beta1"`   // 0.9
 	AdamBeta2   float64 `json:"adam_beta2"`   // 0.98
 	AdamEps     float64 `json:"adam_eps"`     // 1e-6
 	WeightDecay float64 `json:"weight_decay"` // decoupled (AdamW), not on biases and norms (0.01)
 
-	BatchSeconds  float64 `json:"batch_seconds"`  // audio per batch (crops x crop length)
-	CropSeconds   float64 `json:"crop_seconds"`   // longer utterances are cropped at random
-	LogInterval   int     `json:"log_interval"`   // updates between metrics lines
-	ValidInterval int     `json:"valid_interval"` // updates between validations
-	SaveMinutes   float64 `json:"save_minutes"`   // minutes between checkpoint_last saves
+	BatchSeconds float64 `json:"batch_seconds"` // audio per batch (crops x crop length)
+	CropSeconds  float64 `json:"crop_seconds"`  // longer utterances are cropped at random
+	LogEvery     int     `json:"log_every"`     // updates between metrics lines
+	ValidEvery   int     `json:"valid_every"`   // updates between validations
+	SaveMinutes  float64 `json:"save_minutes"`  // minutes between checkpoint_last saves
+}
+
+// renamedKeys are the JSON names settings had before they took the names
+// fine-tuning uses; configs and checkpoints that use them still read.
+var renamedKeys = map[string]string{"grad_clip": "clip_norm", "log_interval": "log_every", "valid_interval": "valid_every"}
+
+// UnmarshalJSON decodes c, accepting the settings' former names; an
+// unknown field is an error.
+func (c *Config) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for old, name := range renamedKeys {
+		if v, ok := raw[old]; ok {
+			if _, dup := raw[name]; dup {
+				return fmt.Errorf("both %q and its former name %q", name, old)
+			}
+			raw[name] = v
+			delete(raw, old)
+		}
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	type plain Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode((*plain)(c))
 }
 
 // Tiny returns the CPU-sized settings: 2 s crops, 16 s batches, 30
@@ -71,9 +101,9 @@ func Tiny() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
 		Targets: TargetsQuantizer, Clusters: 100,
-		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, GradClip: 10,
+		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
-		BatchSeconds: 16, CropSeconds: 2, LogInterval: 10, ValidInterval: 500, SaveMinutes: 5,
+		BatchSeconds: 16, CropSeconds: 2, LogEvery: 10, ValidEvery: 500, SaveMinutes: 5,
 	}
 }
 
@@ -85,9 +115,9 @@ func Base() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 100, LogitTemp: 0.1, FinalDim: 256,
 		Targets: TargetsQuantizer, Clusters: 100, DiversityWeight: 0.1, FeaturePenalty: 10,
-		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, GradClip: 10,
+		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
-		BatchSeconds: 87.5, CropSeconds: 250000.0 / 16000, LogInterval: 200, ValidInterval: 5000, SaveMinutes: 10,
+		BatchSeconds: 87.5, CropSeconds: 250000.0 / 16000, LogEvery: 200, ValidEvery: 5000, SaveMinutes: 10,
 	}
 }
 
@@ -125,8 +155,8 @@ func (c Config) WithDefaults() Config {
 	setF(&c.AdamEps, d.AdamEps)
 	setF(&c.BatchSeconds, d.BatchSeconds)
 	setF(&c.CropSeconds, d.CropSeconds)
-	setI(&c.LogInterval, d.LogInterval)
-	setI(&c.ValidInterval, d.ValidInterval)
+	setI(&c.LogEvery, d.LogEvery)
+	setI(&c.ValidEvery, d.ValidEvery)
 	setF(&c.SaveMinutes, d.SaveMinutes)
 	offOr := func(v *float64, def float64) {
 		switch {
@@ -138,7 +168,7 @@ func (c Config) WithDefaults() Config {
 	}
 	offOr(&c.DiversityWeight, d.DiversityWeight)
 	offOr(&c.FeaturePenalty, d.FeaturePenalty)
-	offOr(&c.GradClip, d.GradClip)
+	offOr(&c.ClipNorm, d.ClipNorm)
 	offOr(&c.WeightDecay, d.WeightDecay)
 	if c.Warmup < 0 { // no warm-up
 		c.Warmup = 0
@@ -203,8 +233,8 @@ func (c Config) Validate() error {
 	if c.MaxSteps < 1 {
 		bad("max_steps %d: want positive", c.MaxSteps)
 	}
-	if !fin(c.GradClip) || !fin(c.WeightDecay) {
-		bad("grad_clip %g, weight_decay %g: want finite", c.GradClip, c.WeightDecay)
+	if !fin(c.ClipNorm) || !fin(c.WeightDecay) {
+		bad("clip_norm %g, weight_decay %g: want finite", c.ClipNorm, c.WeightDecay)
 	}
 	if !(c.AdamBeta1 > 0 && c.AdamBeta1 < 1 && c.AdamBeta2 > 0 && c.AdamBeta2 < 1) {
 		bad("adam betas %g, %g: want in (0, 1)", c.AdamBeta1, c.AdamBeta2)
@@ -215,8 +245,8 @@ func (c Config) Validate() error {
 	if !(c.CropSeconds > 0) || !(c.BatchSeconds >= c.CropSeconds) || !(c.BatchSeconds <= maxBatchSeconds) {
 		bad("crop_seconds %g, batch_seconds %g: want 0 < crop <= batch <= %g", c.CropSeconds, c.BatchSeconds, float64(maxBatchSeconds))
 	}
-	if c.LogInterval < 1 || c.ValidInterval < 1 || !(c.SaveMinutes > 0) {
-		bad("log_interval %d, valid_interval %d, save_minutes %g: want positive", c.LogInterval, c.ValidInterval, c.SaveMinutes)
+	if c.LogEvery < 1 || c.ValidEvery < 1 || !(c.SaveMinutes > 0) {
+		bad("log_every %d, valid_every %d, save_minutes %g: want positive", c.LogEvery, c.ValidEvery, c.SaveMinutes)
 	}
 	return errors.Join(errs...)
 }

@@ -65,8 +65,8 @@ func TestConfigDefaults(t *testing.T) {
 	if got := zero.WithDefaults(); got != Tiny() {
 		t.Errorf("zero config = %+v, want Tiny()", got)
 	}
-	off := Config{DiversityWeight: -1, FeaturePenalty: -1, GradClip: -1, WeightDecay: -1, Warmup: -1}.WithDefaults()
-	if off.DiversityWeight != 0 || off.FeaturePenalty != 0 || off.GradClip != 0 || off.WeightDecay != 0 || off.Warmup != 0 {
+	off := Config{DiversityWeight: -1, FeaturePenalty: -1, ClipNorm: -1, WeightDecay: -1, Warmup: -1}.WithDefaults()
+	if off.DiversityWeight != 0 || off.FeaturePenalty != 0 || off.ClipNorm != 0 || off.WeightDecay != 0 || off.Warmup != 0 {
 		t.Errorf("negative values should switch off: %+v", off)
 	}
 	bad := Config{MaskProb: 1.5, Negatives: -3, Schedule: "x", CropSeconds: 10, BatchSeconds: 5}
@@ -78,5 +78,24 @@ func TestConfigDefaults(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
+	}
+}
+
+// TestConfigFormerNames: configs and checkpoints written before the
+// settings took fine-tuning's names still read; naming one setting twice
+// is an error.
+func TestConfigFormerNames(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"pretrain": {"grad_clip": 3, "log_interval": 7, "valid_interval": 9}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pretrain.ClipNorm != 3 || c.Pretrain.LogEvery != 7 || c.Pretrain.ValidEvery != 9 {
+		t.Errorf("former names read as %+v", c.Pretrain)
+	}
+	if _, err := ParseConfig([]byte(`{"pretrain": {"clip_norm": 3, "grad_clip": 4}}`)); err == nil || !strings.Contains(err.Error(), "grad_clip") {
+		t.Errorf("both names: %v", err)
+	}
+	if _, err := ParseConfig([]byte(`{"pretrain": {"clip_nrom": 3}}`)); err == nil || !strings.Contains(err.Error(), "clip_nrom") {
+		t.Errorf("unknown field: %v", err)
 	}
 }

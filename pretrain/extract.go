@@ -89,7 +89,7 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 		return 0, 0, err
 	}
 	win := m.Frames(int(extractWindowSeconds * audio.SampleRate))
-	margin := max(m.Cfg.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
+	margin := max(m.Config.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
 	progs := nn.NewCache[int, *layerProgram](2) // by window length: two at most
 	defer progs.Clear()
 	bw := bufio.NewWriter(w)

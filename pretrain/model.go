@@ -17,7 +17,7 @@ import (
 // cluster (a one-hot vector of Clusters values) instead of its code, and
 // the quantizer is not trained.
 type Model struct {
-	Cfg       FullConfig // with the pretraining defaults filled in
+	Config    FullConfig // with the pretraining defaults filled in
 	Encoder   *encoder.Model
 	Quantizer *quantizer.Quantizer
 	FinalProj *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
@@ -41,23 +41,23 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	input, err := encoder.NewInput(enc.Cfg)
+	input, err := encoder.NewInput(enc.Config)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Cfg: cfg, Encoder: enc, input: input}
-	m.Cfg.Encoder = enc.Cfg
+	m := &Model{Config: cfg, Encoder: enc, input: input}
+	m.Config.Encoder = enc.Config
 	if m.Quantizer, err = quantizer.New(cfg.Quantizer, input.FeatureDim(), rng); err != nil {
 		return nil, err
 	}
-	m.Cfg.Quantizer = m.Quantizer.Cfg
-	fd := m.Cfg.Pretrain.FinalDim
-	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", enc.Cfg.Dim, fd, false, rng); err != nil {
+	m.Config.Quantizer = m.Quantizer.Config
+	fd := m.Config.Pretrain.FinalDim
+	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", enc.Config.Dim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	qDim := m.Quantizer.Cfg.Dim
+	qDim := m.Quantizer.Config.Dim
 	if m.clusterTargets() {
-		qDim = m.Cfg.Pretrain.Clusters
+		qDim = m.Config.Pretrain.Clusters
 	}
 	if m.ProjectQ, err = nn.NewLinear(&m.params, "pretrain.project_q", qDim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
@@ -93,7 +93,7 @@ func (cfg FullConfig) ParamShapes() []nn.ParamShape {
 
 // clusterTargets reports whether the targets are k-means clusters (of
 // MFCCs or a teacher's c) rather than the quantizer's codes.
-func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets != TargetsQuantizer }
+func (m *Model) clusterTargets() bool { return m.Config.Pretrain.Targets != TargetsQuantizer }
 
 // centreProjectQ sets project_q's bias to -W*mean, where mean is the
 // average codebook row of each group: the projected targets start centred
@@ -103,9 +103,9 @@ func (m *Model) clusterTargets() bool { return m.Cfg.Pretrain.Targets != Targets
 // chance for hundreds of updates until the bias has learnt to remove it.
 func (m *Model) centreProjectQ() {
 	q := m.Quantizer
-	G, V := q.Cfg.Groups, q.Cfg.Codes
-	d := q.Cfg.Dim / G
-	mean := make([]float64, q.Cfg.Dim) // per q channel g*d + j
+	G, V := q.Config.Groups, q.Config.Codes
+	d := q.Config.Dim / G
+	mean := make([]float64, q.Config.Dim) // per q channel g*d + j
 	cv := q.Codevectors.Data
 	for g := range G {
 		for v := range V {
@@ -116,7 +116,7 @@ func (m *Model) centreProjectQ() {
 		}
 	}
 	w, b := m.ProjectQ.Weight.Data, m.ProjectQ.Bias.Data
-	in := q.Cfg.Dim
+	in := q.Config.Dim
 	for o := range b {
 		var s float64
 		for i := range in {
@@ -177,7 +177,7 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 	if T < encoder.MinMaskSpans {
 		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, encoder.MinMaskSpans)
 	}
-	pc := m.Cfg.Pretrain
+	pc := m.Config.Pretrain
 	g := nn.NewGraph()
 	g.Training = train
 	g.Seed = seed
@@ -240,7 +240,7 @@ type stepResult struct {
 // the distractors, the Gumbel noise and the temperature, all random draws
 // from rng, or, for cluster targets, each frame's cluster.
 func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
-	pc := m.Cfg.Pretrain
+	pc := m.Config.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
 	rows := make([][]float32, B)
 	for b := range B {
@@ -310,7 +310,7 @@ func (m *Model) setClusters(tg *trainGraph, rows [][]float32, mask []float32) er
 	if m.clusters == nil {
 		return errors.New("pretrain: the cluster targets' k-means is not fitted")
 	}
-	K, T := m.Cfg.Pretrain.Clusters, tg.T
+	K, T := m.Config.Pretrain.Clusters, tg.T
 	onehot := make([]float32, tg.B*K*T)
 	ids := make([]int32, T)
 	counts := make([]float64, K)

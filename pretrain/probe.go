@@ -228,10 +228,10 @@ func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt
 }
 
 // Fresh returns a model of m's config with freshly initialised weights,
-// drawn exactly as NewTrainer(m.Cfg, seed) draws them: with the seed of
+// drawn exactly as NewTrainer(m.Config, seed) draws them: with the seed of
 // the pretraining run it is that run's starting point.
 func (m *Model) Fresh(seed uint64) (*Model, error) {
-	return New(m.Cfg, rand.New(rand.NewPCG(seed, 0x9a7e)))
+	return New(m.Config, rand.New(rand.NewPCG(seed, 0x9a7e)))
 }
 
 // LoadModelStep is LoadModel that also returns the number of updates the

@@ -281,9 +281,9 @@ func TestProbeTones(t *testing.T) {
 	if train.Utterances != 16 || progress != 18 {
 		t.Errorf("%d utterances, progress %d: want 16 of 18", train.Utterances, progress)
 	}
-	T := m.Encoder.Cfg.Frames(8 * toneSamples)
-	if train.Frames() != 16*T || train.Dim != m.Cfg.Encoder.ConvDim {
-		t.Errorf("%d frames of %d, want %d of %d", train.Frames(), train.Dim, 16*T, m.Cfg.Encoder.ConvDim)
+	T := m.Encoder.Config.Frames(8 * toneSamples)
+	if train.Frames() != 16*T || train.Dim != m.Config.Encoder.ConvDim {
+		t.Errorf("%d frames of %d, want %d of %d", train.Frames(), train.Dim, 16*T, m.Config.Encoder.ConvDim)
 	}
 	test, err := m.LoadProbeSet(ctx, testTSV, opt)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -22,13 +23,17 @@ type Options struct {
 	Seed     uint64
 	MaxSteps int  // 0: the config's
 	Resume   bool // continue from Out/checkpoint_last.safetensors
-	// Log receives the status line and warnings (nil: discard); Quiet
-	// silences the status line but not the warnings.
-	Log   io.Writer
-	Quiet bool
-	// OnStep, if set, is called after every update with the step number
+	// Progress receives the status line (nil: none); Quiet silences it.
+	Progress io.Writer
+	Quiet    bool
+	// Log receives warnings and notes (skipped files, manifest sample
+	// counts that differ from the files', skipped updates, the temporary
+	// files of a killed run removed at the start); nil means slog's
+	// default logger.
+	Log *slog.Logger
+	// AfterStep, if set, is called after every update with the step number
 	// (tests use it to interrupt a run).
-	OnStep func(step int)
+	AfterStep func(step int)
 }
 
 // Result summarises a run.
@@ -36,15 +41,18 @@ type Result struct {
 	Steps          int  // updates done in total
 	Interrupted    bool // ctx was cancelled: checkpoint_last holds the state
 	SkippedUpdates int64
-	SkippedFiles   int64
+	SkippedUtts    int64   // utterances left out, each once: file missing, unreadable, too short
 	BestValid      float64 // best validation loss (NaN without validation)
 }
 
+// maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
+const maxSkipsInARow = 50
+
 // Run pretrains a model: it reads batches from the training manifest in a
 // background goroutine, updates the model, appends a line to
-// Out/metrics.jsonl every LogInterval updates, validates every
-// ValidInterval updates (saving checkpoint_best when the validation loss
-// improves), and saves checkpoint_last every SaveMinutes and at the end.
+// Out/metrics.jsonl every LogEvery updates, validates every ValidEvery
+// updates (saving checkpoint_best when the validation loss improves), and
+// saves checkpoint_last every SaveMinutes and at the end (train.Loop).
 // When ctx is cancelled it saves checkpoint_last and returns with
 // Interrupted set and no error; with Resume the run continues from
 // checkpoint_last exactly as if it had not stopped. Temporary files that a
@@ -52,173 +60,153 @@ type Result struct {
 // header is read when the run starts: files the loader cannot use are
 // reported on Log, counted once each, and skipped, and a row whose sample
 // count differs from its file's header is reported and used with the
-// file's count.
+// file's count. 50 skipped updates in a row end the run with an error.
 func Run(ctx context.Context, o Options) (Result, error) {
 	res := Result{BestValid: nanValue()}
 	if o.Train == "" || o.Out == "" {
 		return res, errors.New("pretrain: Run needs a training manifest and an output folder")
 	}
-	logw := o.Log
-	if logw == nil {
-		logw = io.Discard
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
 	removed, err := train.RemoveTemps(o.Out)
 	if len(removed) > 0 {
-		fmt.Fprintf(logw, "wav2vec: removed the temporary files an interrupted run left in %s: %v\n", o.Out, removed)
+		log.Info("pretrain: removed the temporary files an interrupted run left", "dir", o.Out,
+			"files", len(removed), "bytes", removed.Bytes(), "removed", removed.String())
 	}
 	if err != nil { // housekeeping only: the run can go on
-		fmt.Fprintf(logw, "wav2vec: %v\n", err)
+		log.Warn(err.Error())
 	}
 	var t *Trainer
 	if o.Resume {
 		if t, err = LoadTrainer(train.LastPath(o.Out)); err != nil {
 			return res, err
 		}
-		fmt.Fprintf(logw, "wav2vec: resuming from %s at step %d\n", train.LastPath(o.Out), t.Step)
+		log.Info("pretrain: resuming", "checkpoint", train.LastPath(o.Out), "step", t.Step)
 	} else if t, err = NewTrainer(o.Config, o.Seed); err != nil {
 		return res, err
 	}
 	if o.MaxSteps > 0 {
 		t.SetMaxSteps(o.MaxSteps)
 	}
-	pc := t.Model.Cfg.Pretrain
+	pc := t.Model.Config.Pretrain
 
-	loader, err := openLoader(o.Train, t, true, logw)
-	if err != nil {
+	r := &runner{t: t}
+	if r.loader, err = openLoader(o.Train, t, true, log); err != nil {
 		return res, err
 	}
-	var valid *dataset.Loader
 	if o.Valid != "" {
-		if valid, err = openLoader(o.Valid, t, false, logw); err != nil {
+		if r.valid, err = openLoader(o.Valid, t, false, log); err != nil {
 			return res, err
 		}
 	}
-	t.restoreSkips(loader, valid)
+	t.restoreSkips(r.loader, r.valid)
 	if t.Model.clusterTargets() && !o.Resume {
 		load := func(i int) ([]float32, error) {
-			u, err := loader.Load(i)
+			u, err := r.loader.Load(i)
 			if err != nil { // training will skip and count it
-				fmt.Fprintf(logw, "wav2vec: k-means sample: skipping %s: %v\n", loader.Path(i), err)
+				log.Warn("pretrain: k-means sample: skipping a file", "file", r.loader.Path(i), "err", err)
 			}
 			return u.Samples, err
 		}
-		if err := t.Model.fitTargets(ctx, loader.Len(), load, t.Seed, logw); err != nil {
+		if err := t.Model.fitTargets(ctx, r.loader.Len(), load, t.Seed, log); err != nil {
 			if ctx.Err() != nil {
 				return res, errors.New("pretrain: interrupted while fitting the k-means targets, before the first update: nothing was saved")
 			}
 			return res, err
 		}
 	}
-	metrics, err := train.OpenMetrics(o.Out, t.Step)
-	if err != nil {
+	if r.metrics, err = train.OpenMetrics(o.Out, t.Step); err != nil {
 		return res, err
 	}
-	defer metrics.Close()
-	saver := train.NewSaver(o.Out, time.Duration(pc.SaveMinutes*float64(time.Minute)))
+	defer r.metrics.Close()
+	r.saver = train.NewSaver(o.Out, time.Duration(pc.SaveMinutes*float64(time.Minute)))
 	if o.Resume {
-		if err := saver.LoadBest(); err != nil {
+		if err := r.saver.LoadBest(); err != nil {
 			return res, err
 		}
 	}
-	save := func() error {
-		t.noteSkips(loader, valid)
-		params, extra, meta, err := t.checkpoint()
-		if err != nil {
-			return err
-		}
-		return saver.SaveLast(params, extra, meta)
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
 	}
-	prog := train.NewProgress(logw, pc.MaxSteps, o.Quiet)
-	defer prog.Done()
-
-	var acc intervalStats
-	emptyEpochs := 0
-	for t.Step < pc.MaxSteps && ctx.Err() == nil {
-		sctx, cancel := context.WithCancel(ctx)
-		got := 0
-		for b := range loader.Stream(sctx, t.Epoch, t.Position) {
-			got++
-			st, err := t.TrainStep(b)
-			if err != nil {
-				cancel()
-				return res, err
-			}
-			if st.Skipped {
-				fmt.Fprintf(logw, "wav2vec: step %d: update skipped: %s (epoch %d batch %d)\n", t.Step+1, st.Reason, b.Epoch, b.Position)
-				if err := metrics.Write(map[string]any{"step": t.Step, "skipped_update": st.Reason, "loss": st.Loss, "skipped_updates": t.SkippedUpdates}); err != nil {
-					cancel()
-					return res, err
-				}
-			} else {
-				acc.add(st)
-				prog.Update(t.Step, st.AudioSeconds, train.Field{Name: "loss", Value: st.Loss},
-					train.Field{Name: "ppl", Value: st.Perplexity}, train.Field{Name: "acc", Value: st.Accuracy})
-				if o.OnStep != nil {
-					o.OnStep(t.Step)
-				}
-			}
-			if !st.Skipped && (t.Step%pc.LogInterval == 0 || t.Step == pc.MaxSteps) {
-				t.noteSkips(loader, valid)
-				if err := metrics.Write(acc.line(t, st)); err != nil {
-					cancel()
-					return res, err
-				}
-				acc = intervalStats{}
-			}
-			if !st.Skipped && valid != nil && (t.Step%pc.ValidInterval == 0 || t.Step == pc.MaxSteps) {
-				if err := validate(ctx, t, loader, valid, saver, metrics); err != nil {
-					cancel()
-					return res, err
-				}
-			}
-			if saver.Due() {
-				if err := save(); err != nil {
-					cancel()
-					return res, err
-				}
-			}
-			if t.Step >= pc.MaxSteps || ctx.Err() != nil {
-				break
-			}
-		}
-		cancel()
-		if t.Step >= pc.MaxSteps || ctx.Err() != nil {
-			break
-		}
-		// The epoch is over: the next one starts from its beginning.
-		if got == 0 {
-			emptyEpochs++
-			if emptyEpochs >= 2 {
-				return res, fmt.Errorf("pretrain: %s: no usable audio (every file was skipped)", o.Train)
-			}
-		} else {
-			emptyEpochs = 0
-		}
-		t.Epoch, t.Position = t.Epoch+1, 0
+	res.Interrupted, err = train.Loop(ctx, r, train.LoopConfig{
+		MaxSteps: pc.MaxSteps, LogEvery: pc.LogEvery, ValidEvery: pc.ValidEvery, Validate: r.valid != nil,
+		MaxSkipsInARow: maxSkipsInARow, Data: r.loader.Stream, Name: o.Train,
+		Metrics: r.metrics, Saver: r.saver, Progress: train.NewProgress(progress, pc.MaxSteps, o.Quiet), Log: log,
+		AfterStep: o.AfterStep,
+	})
+	if err != nil {
+		return res, fmt.Errorf("pretrain: %w", err)
 	}
-	if err := save(); err != nil {
-		return res, err
-	}
-	res.Steps, res.Interrupted = t.Step, ctx.Err() != nil && t.Step < pc.MaxSteps
-	res.SkippedUpdates, res.SkippedFiles = t.SkippedUpdates, t.noteSkips(loader, valid)
-	if b := saver.Best(); train.Finite(b) {
+	res.Steps = t.Step
+	res.SkippedUpdates, res.SkippedUtts = t.SkippedUpdates, t.noteSkips(r.loader, r.valid)
+	if b := r.saver.Best(); train.Finite(b) {
 		res.BestValid = b
 	}
-	return res, metrics.Close()
+	return res, r.metrics.Close()
+}
+
+// runner is a pretraining run as train.Loop drives it.
+type runner struct {
+	t             *Trainer
+	loader, valid *dataset.Loader
+	metrics       *train.Metrics
+	saver         *train.Saver
+	acc           intervalStats
+}
+
+func (r *runner) Step() int                    { return r.t.Step }
+func (r *runner) Position() (int, int)         { return r.t.Epoch, r.t.Position }
+func (r *runner) SetPosition(epoch, batch int) { r.t.Epoch, r.t.Position = epoch, batch }
+func (r *runner) Validate(ctx context.Context) error {
+	return validate(ctx, r.t, r.loader, r.valid, r.saver, r.metrics)
+}
+
+func (r *runner) Update(b *dataset.Batch) (train.Update, error) {
+	st, err := r.t.TrainStep(b)
+	if err != nil {
+		return train.Update{}, err
+	}
+	if st.Skipped {
+		return train.Update{Ran: true, Skipped: st.Reason, SkipRow: map[string]any{
+			"step": r.t.Step, "skipped_update": st.Reason, "loss": st.Loss, "skipped_updates": r.t.SkippedUpdates}}, nil
+	}
+	r.acc.add(st)
+	r.acc.last = st
+	return train.Update{Ran: true, Seconds: st.AudioSeconds, Fields: []train.Field{
+		{Name: "loss", Value: st.Loss}, {Name: "ppl", Value: st.Perplexity}, {Name: "acc", Value: st.Accuracy}}}, nil
+}
+
+func (r *runner) MetricsRow() map[string]any {
+	r.t.noteSkips(r.loader, r.valid)
+	row := r.acc.line(r.t, r.acc.last)
+	r.acc = intervalStats{}
+	return row
+}
+
+func (r *runner) SaveLast() error {
+	r.t.noteSkips(r.loader, r.valid)
+	params, extra, meta, err := r.t.checkpoint()
+	if err != nil {
+		return err
+	}
+	return r.saver.SaveLast(params, extra, meta)
 }
 
 // openLoader opens a manifest for pretraining: crops of CropSeconds,
 // batches of BatchSeconds, shuffled for training. Skipped files and wrong
-// sample counts are reported on logw.
-func openLoader(path string, t *Trainer, shuffle bool, logw io.Writer) (*dataset.Loader, error) {
+// sample counts are reported on log.
+func openLoader(path string, t *Trainer, shuffle bool, log *slog.Logger) (*dataset.Loader, error) {
 	m, err := dataset.ReadManifest(path)
 	if err != nil {
 		return nil, err
 	}
-	pc := t.Model.Cfg.Pretrain
+	pc := t.Model.Config.Pretrain
 	// At least a tenth of a second, so every crop has frames to mask.
 	minSamples := max(t.Model.MinSamples()+9*160, audio.SampleRate/10)
 	return dataset.NewLoader(m, nil, dataset.LoaderConfig{
@@ -229,10 +217,10 @@ func openLoader(path string, t *Trainer, shuffle bool, logw io.Writer) (*dataset
 		Shuffle:         shuffle,
 		Seed:            t.Seed,
 		Warn: func(path string, err error) {
-			fmt.Fprintf(logw, "wav2vec: skipping %s: %v\n", path, err)
+			log.Warn("pretrain: skipping a file", "file", path, "err", err)
 		},
 		Mismatch: func(err *dataset.CountError) {
-			fmt.Fprintf(logw, "wav2vec: %v; using the file's count\n", err)
+			log.Warn(err.Error() + "; using the file's count")
 		},
 	})
 }
@@ -267,6 +255,7 @@ type intervalStats struct {
 	n                                            int
 	loss, con, div, pen, ppl, acc, gnorm, audioS float64
 	start                                        time.Time
+	last                                         StepStats
 }
 
 func (a *intervalStats) add(st StepStats) {
@@ -293,7 +282,7 @@ func (a *intervalStats) line(t *Trainer, last StepStats) map[string]any {
 		"loss": a.loss / n, "contrastive": a.con / n, "diversity": a.div / n, "feature_penalty": a.pen / n,
 		"perplexity": a.ppl / n, "accuracy": a.acc / n, "grad_norm": a.gnorm / n,
 		"lr": last.LR, "temperature": last.Temperature,
-		"skipped_updates": t.SkippedUpdates, "skipped_files": t.SkippedFiles,
+		"skipped_updates": t.SkippedUpdates, "skipped_files": t.SkippedUtts,
 	}
 	if el := time.Since(a.start).Seconds(); a.n > 1 && el > 0 {
 		// The first update's time is not measured: speed over the rest.

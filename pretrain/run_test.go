@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -68,8 +69,8 @@ func quickConfig() FullConfig {
 	c.Pretrain.MaxSteps = 300
 	c.Pretrain.CropSeconds = 0.5
 	c.Pretrain.BatchSeconds = 1.5
-	c.Pretrain.LogInterval = 2
-	c.Pretrain.ValidInterval = 3
+	c.Pretrain.LogEvery = 2
+	c.Pretrain.ValidEvery = 3
 	c.Pretrain.Warmup = 2
 	return c
 }
@@ -135,7 +136,7 @@ func testResume(t *testing.T, cfg FullConfig) {
 	split := filepath.Join(dir, "split")
 	ctx, cancel := context.WithCancel(context.Background())
 	o := opts(split)
-	o.OnStep = func(step int) {
+	o.AfterStep = func(step int) {
 		if step == steps/2 {
 			cancel()
 		}
@@ -214,11 +215,11 @@ func TestBadFilesSkipped(t *testing.T) {
 	tsv := writeCorpus(t, dir, 6, 3, "garbage.wav\t12000", "short.wav\t300")
 	var log bytes.Buffer
 	out := filepath.Join(dir, "run")
-	res, err := Run(context.Background(), Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 6, Log: &log, Quiet: true})
+	res, err := Run(context.Background(), Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 6, Log: slog.New(slog.NewTextHandler(&log, nil)), Quiet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Steps != 6 || res.SkippedFiles != 2 {
+	if res.Steps != 6 || res.SkippedUtts != 2 {
 		t.Errorf("result %+v, want 6 steps and 2 skipped files", res)
 	}
 	for _, name := range []string{"garbage.wav", "short.wav"} {
@@ -320,8 +321,8 @@ func TestManifestCountsChecked(t *testing.T) {
 	var log bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 6, Log: &log, Quiet: true,
-		OnStep: func(step int) {
+	o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 6, Log: slog.New(slog.NewTextHandler(&log, nil)), Quiet: true,
+		AfterStep: func(step int) {
 			if step == 3 {
 				cancel()
 			}
@@ -330,7 +331,7 @@ func TestManifestCountsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Interrupted || res.SkippedFiles != 1 {
+	if !res.Interrupted || res.SkippedUtts != 1 {
 		t.Errorf("first part: %+v, want interrupted with 1 skipped file", res)
 	}
 	first := log.String()
@@ -353,11 +354,11 @@ func TestManifestCountsChecked(t *testing.T) {
 	}
 
 	log.Reset()
-	o.Resume, o.OnStep, o.Config = true, nil, FullConfig{}
+	o.Resume, o.AfterStep, o.Config = true, nil, FullConfig{}
 	if res, err = Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	if res.Steps != 6 || res.SkippedFiles != 1 {
+	if res.Steps != 6 || res.SkippedUtts != 1 {
 		t.Errorf("resumed: %+v, want 6 steps and still 1 skipped file", res)
 	}
 	data, err := os.ReadFile(filepath.Join(out, train.MetricsFile))
@@ -402,7 +403,7 @@ func TestRunRemovesTemps(t *testing.T) {
 	for _, resume := range []bool{false, true} {
 		stale, keep := writeTemps(t, out)
 		var log bytes.Buffer
-		o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 1, Resume: resume, Log: &log, Quiet: true}
+		o := Options{Train: tsv, Out: out, Config: quickConfig(), Seed: 1, MaxSteps: 1, Resume: resume, Log: slog.New(slog.NewTextHandler(&log, nil)), Quiet: true}
 		if resume {
 			o.MaxSteps, o.Config = 2, FullConfig{}
 		}
@@ -419,8 +420,8 @@ func TestRunRemovesTemps(t *testing.T) {
 				t.Errorf("resume %v: %v", resume, err)
 			}
 		}
-		if want := "removed the temporary files an interrupted run left in " + out + ": 3 files, 6.0 kB ("; !strings.Contains(log.String(), want) {
-			t.Errorf("resume %v: log lacks %q:\n%s", resume, want, log.String())
+		if !strings.Contains(log.String(), "removed the temporary files") || !strings.Contains(log.String(), "files=3 bytes=6000") {
+			t.Errorf("resume %v: the log does not report the 3 files of 6000 bytes removed:\n%s", resume, log.String())
 		}
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -307,7 +307,7 @@ const (
 // featurizer returns the features the targets cluster and their width:
 // MFCCs, or the teacher's context vectors (loaded from TargetsFrom).
 func (m *Model) featurizer() (featurizer, int, error) {
-	pc := m.Cfg.Pretrain
+	pc := m.Config.Pretrain
 	if pc.Targets == TargetsMFCC {
 		return mfccFeaturizer(), mfccDim, nil
 	}
@@ -318,13 +318,13 @@ func (m *Model) featurizer() (featurizer, int, error) {
 	if teacher.Frames(16000) != m.Frames(16000) {
 		return nil, 0, fmt.Errorf("pretrain: teacher %s gives %d frames a second, this model %d: want the same input", pc.TargetsFrom, teacher.Frames(16000), m.Frames(16000))
 	}
-	return contextFeaturizer(teacher), teacher.Cfg.Encoder.Dim, nil
+	return contextFeaturizer(teacher), teacher.Config.Encoder.Dim, nil
 }
 
 // fitTargets fits the clusters of the cluster targets on a random sample
 // of the n utterances that load reads, drawn from seed, and reports it on
-// logw. Utterances load cannot read are skipped (load reports them).
-func (m *Model) fitTargets(ctx context.Context, n int, load func(i int) ([]float32, error), seed uint64, logw io.Writer) error {
+// log. Utterances load cannot read are skipped (load reports them).
+func (m *Model) fitTargets(ctx context.Context, n int, load func(i int) ([]float32, error), seed uint64, log *slog.Logger) error {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed, 0xc1a5))
 	feats, D, err := m.featurizer()
@@ -351,13 +351,14 @@ func (m *Model) fitTargets(ctx context.Context, n int, load func(i int) ([]float
 		return err
 	}
 	frames = min(frames, maxFrames)
-	cl, curve, err := fitClusters(x[:frames*D], frames, D, m.Cfg.Pretrain.Clusters, kmeansRounds, rng)
+	cl, curve, err := fitClusters(x[:frames*D], frames, D, m.Config.Pretrain.Clusters, kmeansRounds, rng)
 	if err != nil {
 		return err
 	}
 	cl.feats = feats
 	m.clusters = cl
-	fmt.Fprintf(logw, "wav2vec: %s targets: %d k-means clusters of %d frames from %d utterances, mean squared distance %.3f after %d rounds (%.3f after the first), %.0f s\n",
-		m.Cfg.Pretrain.Targets, cl.K, frames, utts, curve[len(curve)-1], len(curve), curve[0], time.Since(start).Seconds())
+	log.Info("pretrain: k-means targets fitted", "targets", m.Config.Pretrain.Targets, "clusters", cl.K, "frames", frames,
+		"utterances", utts, "mse", curve[len(curve)-1], "rounds", len(curve), "first_mse", curve[0],
+		"seconds", math.Round(time.Since(start).Seconds()))
 	return nil
 }

@@ -2,7 +2,7 @@ package pretrain
 
 import (
 	"context"
-	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -180,7 +180,7 @@ func TestLearnsClusterTargets(t *testing.T) {
 		utts = append(utts, synthUtterance(rng, 16000))
 	}
 	load := func(i int) ([]float32, error) { return utts[i], nil }
-	if err := tr.Model.fitTargets(context.Background(), len(utts), load, 1, io.Discard); err != nil {
+	if err := tr.Model.fitTargets(context.Background(), len(utts), load, 1, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	const steps, window = 300, 30

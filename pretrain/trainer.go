@@ -28,7 +28,7 @@ type Trainer struct {
 	Epoch          int      // epoch of the next batch
 	Position       int      // plan position of the next batch in Epoch
 	SkippedUpdates int64    // batches whose loss or gradient was not finite
-	SkippedFiles   int64    // utterances the loaders left out, each counted once (set by Run)
+	SkippedUtts    int64    // utterances the loaders left out, each counted once (set by Run)
 	skipped        [2][]int // the rows of the training and validation manifests they are
 
 	opt    *nn.Adam
@@ -64,7 +64,7 @@ func NewTrainer(cfg FullConfig, seed uint64) (*Trainer, error) {
 }
 
 func newTrainer(m *Model, seed uint64) (*Trainer, error) {
-	pc := m.Cfg.Pretrain
+	pc := m.Config.Pretrain
 	opt, err := nn.NewAdam(m.Params(), nn.AdamConfig{
 		Beta1: pc.AdamBeta1, Beta2: pc.AdamBeta2, Eps: pc.AdamEps,
 		WeightDecay: pc.WeightDecay, Decoupled: true, NoDecay: nn.NoDecayBiasNorm,
@@ -78,7 +78,7 @@ func newTrainer(m *Model, seed uint64) (*Trainer, error) {
 }
 
 func (t *Trainer) setSchedule() {
-	pc := t.Model.Cfg.Pretrain
+	pc := t.Model.Config.Pretrain
 	if pc.Schedule == "constant" {
 		t.sched = nn.PolynomialDecay{Peak: pc.LR, End: pc.LR, Warmup: pc.Warmup, Total: pc.Warmup + 1}
 		return
@@ -89,7 +89,7 @@ func (t *Trainer) setSchedule() {
 // SetMaxSteps changes the number of updates of the run (and with it the
 // decay of the "poly" schedule).
 func (t *Trainer) SetMaxSteps(n int) {
-	t.Model.Cfg.Pretrain.MaxSteps = n
+	t.Model.Config.Pretrain.MaxSteps = n
 	t.setSchedule()
 }
 
@@ -178,7 +178,7 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 		return skip(fmt.Sprintf("loss is %g", r.Loss))
 	}
 	params := m.Params()
-	st.GradNorm = nn.ClipGradNorm(params, m.Cfg.Pretrain.GradClip)
+	st.GradNorm = nn.ClipGradNorm(params, m.Config.Pretrain.ClipNorm)
 	if !train.Finite(st.GradNorm) {
 		return skip(fmt.Sprintf("gradient norm is %g", st.GradNorm))
 	}
@@ -252,8 +252,8 @@ func (t *Trainer) noteSkips(trainL, valid *dataset.Loader) int64 {
 	if valid != nil {
 		t.skipped[1] = valid.Skipped()
 	}
-	t.SkippedFiles = int64(len(t.skipped[0]) + len(t.skipped[1]))
-	return t.SkippedFiles
+	t.SkippedUtts = int64(len(t.skipped[0]) + len(t.skipped[1]))
+	return t.SkippedUtts
 }
 
 // restoreSkips gives the loaders the rows a resumed run had left out

@@ -112,7 +112,7 @@ func (c Config) ParamShapes(in nn.Dim) []nn.ParamShape {
 
 // Quantizer holds the parameters: the logits layer and the codebooks.
 type Quantizer struct {
-	Cfg         Config     // with its defaults filled in
+	Config      Config     // with its defaults filled in
 	InDim       int        // channels of z
 	Proj        *nn.Linear // quantizer.weight_proj: z -> logits, N(0, 1) weights and zero bias as fairseq
 	Codevectors *nn.Param  // quantizer.codevectors [G*V, Dim/G], U(0, 1) as fairseq
@@ -133,7 +133,7 @@ func New(cfg Config, inDim int, rng *rand.Rand) (*Quantizer, error) {
 		return nil, errors.New("quantizer: New: nil random generator")
 	}
 	cfg = cfg.withDefaults()
-	q := &Quantizer{Cfg: cfg, InDim: inDim}
+	q := &Quantizer{Config: cfg, InDim: inDim}
 	gv := cfg.Groups * cfg.Codes
 	var err error
 	q.Proj, err = nn.NewLinear(&q.params, "quantizer.weight_proj", inDim, gv, false, rng)
@@ -157,7 +157,7 @@ func (q *Quantizer) Params() []*nn.Param { return q.params.List() }
 // Temperature returns the temperature at an optimiser step:
 // max(TempStart * TempDecay^step, TempEnd).
 func (q *Quantizer) Temperature(step int64) float64 {
-	c := q.Cfg
+	c := q.Config
 	return math.Max(c.TempStart*math.Pow(c.TempDecay, float64(step)), c.TempEnd)
 }
 
@@ -192,9 +192,9 @@ func (q *Quantizer) Forward(g *nn.Graph, z *nn.Node, train bool) Out {
 			o.Noise = g.Input(NoiseInput, s...)
 		}
 	}
-	o.Q, o.st.gumbel = g.GumbelQuantize(o.Logits, o.Noise, g.Param(q.Codevectors), q.Cfg.Groups)
+	o.Q, o.st.gumbel = g.GumbelQuantize(o.Logits, o.Noise, g.Param(q.Codevectors), q.Config.Groups)
 	if train {
-		o.st.gumbel.SetTemperature(q.Cfg.TempStart)
+		o.st.gumbel.SetTemperature(q.Config.TempStart)
 	}
 	return o
 }
@@ -227,7 +227,7 @@ func (q *Quantizer) SetTemperature(o Out, t float64) { o.st.gumbel.SetTemperatur
 // padding out); nil weighs every frame 1. Building it also makes Perplexity
 // count the same frames.
 func (q *Quantizer) Diversity(g *nn.Graph, o Out, weights *nn.Node) *nn.Node {
-	loss, h := g.CodebookDiversity(o.Logits, weights, q.Cfg.Groups)
+	loss, h := g.CodebookDiversity(o.Logits, weights, q.Config.Groups)
 	o.st.div = h
 	return loss
 }

@@ -135,7 +135,7 @@ func TestTemperature(t *testing.T) {
 	}
 	for _, tc := range tests {
 		if got := tc.q.Temperature(tc.step); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("%+v: Temperature(%d) = %.10g, want %.10g", tc.q.Cfg, tc.step, got, tc.want)
+			t.Errorf("%+v: Temperature(%d) = %.10g, want %.10g", tc.q.Config, tc.step, got, tc.want)
 		}
 	}
 	if got := base.Temperature(100000); math.Abs(got-1.2130597) > 1e-6 {

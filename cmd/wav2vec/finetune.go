@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"log/slog"
 	"math"
 	"time"
 
@@ -105,7 +104,7 @@ func runFinetune(e *env, args []string) int {
 		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat, BodyLRScale: *bodyLR,
 		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
 		MaskProb: *maskProb, MaskLength: *maskLen, VTLP: *vtlp, ClipNorm: *clip, SaveEvery: *saveEvery,
-		Progress: e.stderr, Quiet: *quiet, Log: slog.New(slog.NewTextHandler(e.stderr, nil)),
+		Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
 	}
 	if cfg.MaskProb == 0 {
 		cfg.MaskProb = -1 // the flag's 0 is "none", the config's 0 the default

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -149,6 +150,10 @@ func usageErr(e *env, fs *flag.FlagSet, format string, a ...any) int {
 	fs.Usage()
 	return exitUsage
 }
+
+// newLogger returns the logger of the training commands' warnings and
+// notes, on stderr.
+func newLogger(e *env) *slog.Logger { return slog.New(slog.NewTextHandler(e.stderr, nil)) }
 
 // fail prints an error and returns exitFail.
 func fail(e *env, err error) int {

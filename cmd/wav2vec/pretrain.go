@@ -40,7 +40,7 @@ func runPretrain(e *env, args []string) int {
 	}
 	res, err := pretrain.Run(e.ctx, pretrain.Options{
 		Train: *trainPath, Valid: *validPath, Out: *out, Config: cfg, Seed: *seed,
-		MaxSteps: *maxSteps, Resume: *resume, Log: e.stderr, Quiet: *quiet,
+		MaxSteps: *maxSteps, Resume: *resume, Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
 	})
 	if err != nil {
 		return fail(e, err)
@@ -53,7 +53,7 @@ func runPretrain(e *env, args []string) int {
 	if !math.IsNaN(res.BestValid) {
 		best = fmt.Sprintf(", best validation loss %.4f in %s", res.BestValid, train.BestPath(*out))
 	}
-	fmt.Fprintf(e.stderr, "wav2vec: %d steps done (%d updates skipped, %d files skipped); saved %s%s\n",
-		res.Steps, res.SkippedUpdates, res.SkippedFiles, train.LastPath(*out), best)
+	fmt.Fprintf(e.stderr, "wav2vec: %d steps done (%d updates skipped, %d utterances skipped); saved %s%s\n",
+		res.Steps, res.SkippedUpdates, res.SkippedUtts, train.LastPath(*out), best)
 	return exitOK
 }

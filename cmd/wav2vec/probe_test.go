@@ -104,7 +104,7 @@ func TestProbe(t *testing.T) {
 	if err := tr.Save(ckpt); err != nil {
 		t.Fatal(err)
 	}
-	frames := tr.Model.Encoder.Cfg.Frames(6 * 3200)
+	frames := tr.Model.Encoder.Config.Frames(6 * 3200)
 	probe := func(seed string, extra ...string) (int, probeJSON, string) {
 		t.Helper()
 		args := append([]string{"probe", "--model", ckpt, "--train", trainTSV, "--test", testTSV,
