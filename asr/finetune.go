@@ -2,6 +2,7 @@ package asr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,30 +20,113 @@ import (
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
-// Defaults of FinetuneConfig, sized for the tiny model on a CPU. The
-// learning rate and masking are the better of the two settings measured on
-// train-10m of the synthetic recipe (log-mel, 1000 updates): 2e-3 with
-// mask probability 0.1 reached a dev CER of 62.7%, 5e-4 with 0.3 93.5%.
-const (
-	DefaultFinetuneSteps = 2000
-	DefaultFinetuneLR    = 2e-3
-	DefaultBatchSeconds  = 16.0
-	DefaultValidEvery    = 200
-	DefaultLogEvery      = 10
-	DefaultMaskProb      = 0.1
-	DefaultMaskLength    = 10
-	DefaultClipNorm      = 5.0
-)
-
-// MaxVTLP bounds FinetuneConfig.VTLP: VTLN warp factors estimated for real
-// speakers lie within about 0.8-1.2.
+// MaxVTLP bounds FinetuneSettings.VTLP: VTLN warp factors estimated for
+// real speakers lie within about 0.8-1.2.
 const MaxVTLP = 0.2
 
 // maxSkipsInARow stops a run whose updates keep failing (every loss NaN).
 const maxSkipsInARow = 50
 
-// FinetuneConfig configures Finetune. Zero values mean the defaults named
-// on each field.
+// FinetuneSettings are the training settings of a fine-tuning run.
+// checkpoint_last records them, so that a resumed run goes on as it was
+// started. Every value means what it says: 0 is zero (no freeze, no
+// masking, no clipping), never "the default"; DefaultFinetuneSettings
+// gives the defaults.
+type FinetuneSettings struct {
+	// MaxSteps is the number of updates; the tri-stage schedule spans it.
+	MaxSteps int `json:"max_steps"`
+	// Seed fixes the initial head, the batch order, the span masks and
+	// dropout.
+	Seed uint64 `json:"seed"`
+	// LR is the peak learning rate of the tri-stage schedule (warm-up 10%
+	// from 1% of the peak, hold 40%, exponential decay 50% to 5%).
+	LR float64 `json:"lr"`
+	// FreezeSteps: with a pretrained init, the whole body (encoder and
+	// context network) is frozen for this many first updates and only the
+	// head learns. Ignored for InitScratch and InitLogMel, where nothing
+	// is frozen.
+	FreezeSteps int `json:"freeze_steps"`
+	// TrainFeatures lets a pretrained conv feature encoder learn after
+	// the freeze (fairseq's feature_grad_mult > 0); otherwise it stays
+	// frozen throughout.
+	TrainFeatures bool `json:"train_features"`
+	// BodyLRScale, with a pretrained init, multiplies the learning rate of
+	// the encoder and context network (the head keeps the full rate).
+	// Ignored for InitScratch and InitLogMel.
+	BodyLRScale float64 `json:"body_lr_scale"`
+	// BatchSeconds bounds a batch's padded size in seconds.
+	BatchSeconds float64 `json:"batch_seconds"`
+	// ValidEvery and LogEvery are the updates between validations and
+	// between metrics lines; both also happen after the last update.
+	ValidEvery int `json:"valid_every"`
+	LogEvery   int `json:"log_every"`
+	// MaskProb is the probability that a frame starts a masked span
+	// (wav2vec 2.0's mask_prob, as augmentation; encoder.SpanMask), 0 for
+	// none; MaskLength is the span length in frames.
+	MaskProb   float64 `json:"mask_prob"`
+	MaskLength int     `json:"mask_length"`
+	// VTLP, for the log-mel input, perturbs each training utterance's vocal
+	// tract length: its features are computed with a VTLN warp factor
+	// (features.Config.VTLNWarp) drawn uniformly from 1-VTLP to 1+VTLP in
+	// steps of 0.01. 0 means none; at most MaxVTLP.
+	VTLP float64 `json:"vtlp,omitempty"`
+	// ClipNorm clips the global gradient norm; 0 means no clipping.
+	ClipNorm float64 `json:"clip_norm"`
+}
+
+// DefaultFinetuneSettings returns the settings sized for the tiny model on
+// a CPU (docs/RESULTS.md has the runs that chose them).
+func DefaultFinetuneSettings() FinetuneSettings {
+	return FinetuneSettings{
+		MaxSteps: 2000, Seed: 1, LR: 2e-3, BodyLRScale: 1, BatchSeconds: 16, ValidEvery: 200, LogEvery: 10,
+		MaskProb: 0.1, MaskLength: 10, ClipNorm: 5,
+	}
+}
+
+// Validate reports every problem with s at once, each naming the setting
+// by its JSON key.
+func (s FinetuneSettings) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("asr: finetune: "+format, a...)) }
+	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if s.MaxSteps < 1 {
+		bad("max_steps %d: want at least 1", s.MaxSteps)
+	}
+	if !(s.LR > 0) || !fin(s.LR) {
+		bad("lr %g: want a positive number", s.LR)
+	}
+	if s.FreezeSteps < 0 {
+		bad("freeze_steps %d: want 0 or more", s.FreezeSteps)
+	}
+	if !(s.BodyLRScale > 0) || !fin(s.BodyLRScale) {
+		bad("body_lr_scale %g: want a positive number", s.BodyLRScale)
+	}
+	if !(s.BatchSeconds > 0) || !fin(s.BatchSeconds) {
+		bad("batch_seconds %g: want a positive number", s.BatchSeconds)
+	}
+	if s.ValidEvery < 1 {
+		bad("valid_every %d: want at least 1", s.ValidEvery)
+	}
+	if s.LogEvery < 1 {
+		bad("log_every %d: want at least 1", s.LogEvery)
+	}
+	if !(s.MaskProb >= 0 && s.MaskProb <= 1) {
+		bad("mask_prob %g: want 0 to 1", s.MaskProb)
+	}
+	if s.MaskLength < 1 {
+		bad("mask_length %d: want at least 1", s.MaskLength)
+	}
+	if !(s.VTLP >= 0 && s.VTLP <= MaxVTLP) {
+		bad("vtlp %g: want 0 to %g", s.VTLP, MaxVTLP)
+	}
+	if !(s.ClipNorm >= 0) || !fin(s.ClipNorm) {
+		bad("clip_norm %g: want 0 (none) or a positive number", s.ClipNorm)
+	}
+	return errors.Join(errs...)
+}
+
+// FinetuneConfig configures Finetune: what to train, on what, and where
+// to, with the FinetuneSettings. Start from DefaultFinetuneConfig.
 type FinetuneConfig struct {
 	// Init is the starting point: the path of a pretraining checkpoint
 	// (a new head on its encoder), the path of a fine-tuned model (all of
@@ -54,8 +138,8 @@ type FinetuneConfig struct {
 	// from instead of Init (defaultmodel.New gives the embedded one); the
 	// run trains it in place.
 	InitModel *Model
-	// Encoder is the network for InitScratch and InitLogMel; the zero
-	// value means encoder.Tiny(). A checkpoint brings its own.
+	// Encoder is the network for InitScratch and InitLogMel (with
+	// InitLogMel its input is log-mel). A checkpoint brings its own.
 	Encoder encoder.Config
 	// Vocab is the output vocabulary; nil means dataset.DefaultVocab(), or
 	// a fine-tuned model's own, which a given one must equal.
@@ -67,66 +151,22 @@ type FinetuneConfig struct {
 	// checkpoint_best (lowest validation CER, WER breaking ties: with
 	// little labeled data WER stays near 100% long after CER falls).
 	Out string
-	// MaxSteps is the number of updates (DefaultFinetuneSteps); the
-	// tri-stage schedule spans it.
-	MaxSteps int
-	// Seed fixes the initial head, the batch order, the span masks and
-	// dropout.
-	Seed uint64
 	// Resume continues from Out/checkpoint_last.safetensors: weights, Adam
 	// state, step, data position and random state, so that the run ends as
-	// an uninterrupted one would.
+	// an uninterrupted one would given the same settings
+	// (LastFinetuneSettings reads them). MaxSteps may extend the run.
 	Resume bool
-	// LR is the peak learning rate of the tri-stage schedule (warm-up 10%,
-	// hold 40%, exponential decay 50% to 5% of the peak);
-	// DefaultFinetuneLR.
-	LR float64
-	// FreezeSteps: with a pretrained init, the whole body (encoder and
-	// context network) is frozen for this many first updates and only the
-	// head learns; the conv feature encoder stays frozen throughout unless
-	// TrainFeatures. 0 or negative means none: on the tiny model, a freeze
-	// of 100 of 1000 updates left the run stuck at the all-blank loss once
-	// the body thawed at the full learning rate (validation loss 257 at
-	// step 1000), against 164 after 200 updates without it. Ignored for
-	// InitScratch and InitLogMel, where nothing is frozen.
-	FreezeSteps int
-	// TrainFeatures lets a pretrained conv feature encoder learn after
-	// the freeze (fairseq's feature_grad_mult > 0); by default it stays
-	// frozen throughout.
-	TrainFeatures bool
-	// BodyLRScale, with a pretrained init, multiplies the learning rate of
-	// the encoder and context network (the head keeps the full rate), so
-	// that fine-tuning moves the pretrained weights less than the new
-	// head; 0 means 1. Ignored for InitScratch and InitLogMel.
-	BodyLRScale float64
-	// BatchSeconds bounds a batch's padded size in seconds
-	// (DefaultBatchSeconds).
-	BatchSeconds float64
-	// ValidEvery is the number of updates between validations
-	// (DefaultValidEvery); there is one at the end too.
-	ValidEvery int
-	// LogEvery is the number of updates between metrics lines
-	// (DefaultLogEvery).
-	LogEvery int
-	// MaskProb is the probability that a frame starts a masked span
-	// (wav2vec 2.0's mask_prob, as augmentation); DefaultMaskProb,
-	// negative for none. MaskLength is the span length in frames
-	// (DefaultMaskLength).
-	MaskProb   float64
-	MaskLength int
-	// VTLP, for the log-mel input, perturbs each training utterance's vocal
-	// tract length: its features are computed with a VTLN warp factor
-	// (features.Config.VTLNWarp) drawn uniformly from 1-VTLP to 1+VTLP in
-	// steps of 0.01. 0 means none; at most MaxVTLP.
-	VTLP float64
-	// ClipNorm clips the global gradient norm (DefaultClipNorm); negative
-	// means no clipping.
-	ClipNorm float64
-	// SaveEvery is the time between checkpoint_last saves (10 minutes).
+	FinetuneSettings
+	// SaveEvery is the time between checkpoint_last saves.
 	SaveEvery time.Duration
 	// Progress receives the status line (nil: none); Quiet silences it.
 	Progress io.Writer
 	Quiet    bool
+	// Log receives warnings (skipped utterances, manifest sample counts
+	// that differ from the files', skipped updates, a model that emits
+	// only blanks) and the temporary files of a killed run removed at the
+	// start; nil means slog's default logger.
+	Log *slog.Logger
 	// stopAt, in tests, interrupts the run as a cancellation would once
 	// this many updates are done.
 	stopAt int
@@ -134,101 +174,37 @@ type FinetuneConfig struct {
 	afterInit func(*Model)
 	// poison, in tests, puts a NaN into the input of the batches it picks.
 	poison func(step int) bool
-	// Log receives warnings (skipped utterances, manifest sample counts
-	// that differ from the files', a model that emits only blanks) and
-	// the temporary files of a killed run removed at the start; nil means
-	// slog's default logger.
-	Log *slog.Logger
 }
 
-func (c FinetuneConfig) withDefaults() FinetuneConfig {
-	if c.MaxSteps == 0 {
-		c.MaxSteps = DefaultFinetuneSteps
-	}
-	if c.LR == 0 {
-		c.LR = DefaultFinetuneLR
-	}
-	if c.FreezeSteps < 0 {
-		c.FreezeSteps = 0
-	}
-	if c.BodyLRScale == 0 {
-		c.BodyLRScale = 1
-	}
-	if c.BatchSeconds == 0 {
-		c.BatchSeconds = DefaultBatchSeconds
-	}
-	if c.ValidEvery == 0 {
-		c.ValidEvery = DefaultValidEvery
-	}
-	if c.LogEvery == 0 {
-		c.LogEvery = DefaultLogEvery
-	}
-	if c.MaskProb == 0 {
-		c.MaskProb = DefaultMaskProb
-	}
-	if c.MaskProb < 0 {
-		c.MaskProb = 0
-	}
-	if c.MaskLength == 0 {
-		c.MaskLength = DefaultMaskLength
-	}
-	if c.ClipNorm == 0 {
-		c.ClipNorm = DefaultClipNorm
-	}
-	if c.ClipNorm < 0 {
-		c.ClipNorm = 0
-	}
-	if c.Log == nil {
-		c.Log = slog.Default()
-	}
-	if c.Progress == nil {
-		c.Progress = io.Discard
-	}
-	return c
+// DefaultFinetuneConfig returns a configuration with the default settings,
+// the tiny network for InitScratch and InitLogMel, and checkpoint_last saved
+// every 10 minutes; the caller names the init, the data and the output.
+func DefaultFinetuneConfig() FinetuneConfig {
+	return FinetuneConfig{Encoder: encoder.Tiny(), FinetuneSettings: DefaultFinetuneSettings(), SaveEvery: 10 * time.Minute}
 }
 
 // Validate reports every problem with c at once.
 func (c FinetuneConfig) Validate() error {
-	d := c.withDefaults()
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("asr: finetune: "+format, a...)) }
-	if d.Init == "" && d.InitModel == nil && !d.Resume {
+	if c.Init == "" && c.InitModel == nil && !c.Resume {
 		bad("no init: want a pretraining checkpoint, a fine-tuned model, %q or %q", InitScratch, InitLogMel)
 	}
-	if d.Train == "" {
+	if c.Train == "" {
 		bad("no training manifest")
 	}
-	if d.Out == "" {
+	if c.Out == "" {
 		bad("no output folder")
 	}
-	if d.MaxSteps < 1 {
-		bad("max steps %d: want at least 1", d.MaxSteps)
+	if !(c.SaveEvery > 0) {
+		bad("save interval %v: want a positive duration", c.SaveEvery)
 	}
-	if !(d.LR > 0) || math.IsInf(d.LR, 0) {
-		bad("learning rate %g: want a positive number", d.LR)
+	if !c.Resume && c.InitModel == nil && (c.Init == InitScratch || c.Init == InitLogMel) {
+		if err := c.Encoder.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if !(d.BatchSeconds > 0) || math.IsInf(d.BatchSeconds, 0) {
-		bad("batch seconds %g: want a positive number", d.BatchSeconds)
-	}
-	if d.ValidEvery < 1 || d.LogEvery < 1 {
-		bad("validation and log intervals must be positive (got %d and %d)", d.ValidEvery, d.LogEvery)
-	}
-	if !(d.MaskProb >= 0 && d.MaskProb <= 1) {
-		bad("mask probability %g outside [0, 1]", d.MaskProb)
-	}
-	if d.BodyLRScale < 0 || math.IsInf(d.BodyLRScale, 0) || math.IsNaN(d.BodyLRScale) {
-		bad("body learning-rate scale %g: want a positive number (0 means 1)", d.BodyLRScale)
-	}
-	if d.MaskLength < 1 {
-		bad("mask length %d: want at least 1", d.MaskLength)
-	}
-	if math.IsNaN(d.ClipNorm) {
-		bad("clip norm is NaN")
-	}
-	if !(d.VTLP >= 0 && d.VTLP <= MaxVTLP) {
-		bad("VTLP %g outside [0, %g]", d.VTLP, MaxVTLP)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.FinetuneSettings.Validate())...)
 }
 
 // FinetuneResult sums up a run.
@@ -257,38 +233,45 @@ type trainState struct {
 	BestScore        float64 `json:"best_score"`
 	// Settings are the run's; absent in checkpoints written before they
 	// were recorded.
-	Settings *RunSettings `json:"settings,omitempty"`
+	Settings *FinetuneSettings `json:"settings,omitempty"`
 }
 
-// RunSettings are the settings of a fine-tuning run that checkpoint_last
-// records, so that a resumed run can go on as it was started (the
-// command line takes them from there unless its flags say otherwise).
-// Values are after defaulting: 0 for MaskProb and ClipNorm means off.
-type RunSettings struct {
-	MaxSteps      int     `json:"max_steps"`
-	LR            float64 `json:"lr"`
-	FreezeSteps   int     `json:"freeze_steps"`
-	TrainFeatures bool    `json:"train_features"`
-	BodyLRScale   float64 `json:"body_lr_scale"`
-	BatchSeconds  float64 `json:"batch_seconds"`
-	MaskProb      float64 `json:"mask_prob"`
-	MaskLength    int     `json:"mask_length"`
-	VTLP          float64 `json:"vtlp,omitempty"`
-	ClipNorm      float64 `json:"clip_norm"`
+// UnmarshalJSON decodes the state; settings that an older checkpoint does
+// not record take their defaults (it was written with them).
+func (st *trainState) UnmarshalJSON(data []byte) error {
+	type plain trainState
+	var raw struct {
+		Settings json.RawMessage `json:"settings"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, (*plain)(st)); err != nil {
+		return err
+	}
+	if len(raw.Settings) > 0 && string(raw.Settings) != "null" {
+		s := DefaultFinetuneSettings()
+		if err := json.Unmarshal(raw.Settings, &s); err != nil {
+			return err
+		}
+		st.Settings = &s
+	}
+	return nil
 }
 
-// LastRunSettings returns the settings recorded in out's
+// LastFinetuneSettings returns the settings recorded in out's
 // checkpoint_last, and false when there is none to read (no checkpoint,
 // or one written before settings were recorded; Finetune with Resume
-// reports an unreadable checkpoint itself).
-func LastRunSettings(out string) (RunSettings, bool) {
+// reports an unreadable checkpoint itself). A setting that an older
+// checkpoint lacks has its default value.
+func LastFinetuneSettings(out string) (FinetuneSettings, bool) {
 	ck, err := nn.LoadCheckpoint(train.LastPath(out))
 	if err != nil {
-		return RunSettings{}, false
+		return FinetuneSettings{}, false
 	}
 	var st trainState
 	if err := ck.MetaJSON(nn.MetaTrainState, &st); err != nil || st.Settings == nil {
-		return RunSettings{}, false
+		return FinetuneSettings{}, false
 	}
 	return *st.Settings, true
 }
@@ -324,7 +307,12 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
 	tr := &trainer{cfg: cfg, cache: newProgCache(6)}
 	defer tr.cache.Clear()
 	if err := tr.setup(); err != nil {
@@ -699,8 +687,8 @@ func (tr *trainer) meta() (map[string]string, error) {
 		return nil, fmt.Errorf("asr: %w", err)
 	}
 	c := tr.cfg
-	tr.st.Settings = &RunSettings{MaxSteps: c.MaxSteps, LR: c.LR, FreezeSteps: c.FreezeSteps, TrainFeatures: c.TrainFeatures,
-		BodyLRScale: c.BodyLRScale, BatchSeconds: c.BatchSeconds, MaskProb: c.MaskProb, MaskLength: c.MaskLength, VTLP: c.VTLP, ClipNorm: c.ClipNorm}
+	settings := c.FinetuneSettings
+	tr.st.Settings = &settings
 	tr.st.BestScore = tr.saver.Best()
 	if math.IsInf(tr.st.BestScore, 1) {
 		tr.st.BestScore = math.MaxFloat64 // JSON has no +Inf; nothing scores this badly

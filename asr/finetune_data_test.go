@@ -67,10 +67,19 @@ func TestFinetuneCountsSkippedRows(t *testing.T) {
 	lens := appendToyRows(t, dir, "train", []string{"missing.wav", "good10.wav", "big.wav"},
 		[]func(int) int{nil, func(int) int { return 10 }, func(n int) int { return 10 * n }})
 	var log lockedBuffer
-	cfg := FinetuneConfig{
-		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Out: filepath.Join(dir, "run"),
-		MaxSteps: 4, LR: 1e-3, BatchSeconds: 3, LogEvery: 1, Log: quietLog(&log), stopAt: 2,
-	}
+	cfg := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitScratch
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Out = filepath.Join(dir, "run")
+		c.MaxSteps = 4
+		c.LR = 1e-3
+		c.BatchSeconds = 3
+		c.LogEvery = 1
+		c.Log = quietLog(&log)
+		c.stopAt = 2
+	})
 	res, err := Finetune(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -133,10 +142,18 @@ func TestFinetuneRemovesTemps(t *testing.T) {
 			}
 		}
 		var log lockedBuffer
-		cfg := FinetuneConfig{
-			Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Out: out,
-			MaxSteps: 1, LR: 1e-3, BatchSeconds: 3, Log: quietLog(&log), Resume: resume,
-		}
+		cfg := finetuneConfig(func(c *FinetuneConfig) {
+			c.Init = InitScratch
+			c.Encoder = toyConfig()
+			c.Vocab = toyVocab(t)
+			c.Train = trainTSV
+			c.Out = out
+			c.MaxSteps = 1
+			c.LR = 1e-3
+			c.BatchSeconds = 3
+			c.Log = quietLog(&log)
+			c.Resume = resume
+		})
 		if resume {
 			cfg.MaxSteps = 2
 		}

@@ -87,12 +87,21 @@ func TestFinetuneLearnsToy(t *testing.T) {
 	trainTSV := writeToyCorpus(t, dir, "train", 16, 1)
 	validTSV := trainTSV
 	out := filepath.Join(dir, "run")
-	res, err := Finetune(context.Background(), FinetuneConfig{
-		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t),
-		Train: trainTSV, Valid: validTSV, Out: out,
-		MaxSteps: toySteps, LR: 3e-3, BatchSeconds: 8, ValidEvery: toySteps / 5, Seed: 3, MaskProb: 0.05,
-		Log: quietLog(nil),
-	})
+	res, err := Finetune(context.Background(), finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitScratch
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Valid = validTSV
+		c.Out = out
+		c.MaxSteps = toySteps
+		c.LR = 3e-3
+		c.BatchSeconds = 8
+		c.ValidEvery = toySteps / 5
+		c.Seed = 3
+		c.MaskProb = 0.05
+		c.Log = quietLog(nil)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +154,20 @@ func TestFinetuneResume(t *testing.T) {
 	dir := t.TempDir()
 	trainTSV := writeToyCorpus(t, dir, "train", 10, 4)
 	validTSV := writeToyCorpus(t, dir, "valid", 3, 5)
-	base := FinetuneConfig{
-		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t),
-		Train: trainTSV, Valid: validTSV, MaxSteps: 8, LR: 1e-3, BatchSeconds: 4, ValidEvery: 3, LogEvery: 1, Seed: 11,
-		Log: quietLog(nil),
-	}
+	base := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitScratch
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Valid = validTSV
+		c.MaxSteps = 8
+		c.LR = 1e-3
+		c.BatchSeconds = 4
+		c.ValidEvery = 3
+		c.LogEvery = 1
+		c.Seed = 11
+		c.Log = quietLog(nil)
+	})
 	noWarp := base
 	noWarp.Init, noWarp.Out = InitLogMel, filepath.Join(dir, "logmel-nowarp")
 	if _, err := Finetune(context.Background(), noWarp); err != nil {
@@ -257,10 +275,20 @@ func TestFinetuneFreezing(t *testing.T) {
 	dir := t.TempDir()
 	pre := pretrainedCheckpoint(t, dir)
 	trainTSV := writeToyCorpus(t, dir, "train", 6, 4)
-	cfg := FinetuneConfig{
-		Init: pre, Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV, Out: filepath.Join(dir, "run"),
-		MaxSteps: 6, FreezeSteps: 3, LR: 1e-3, BatchSeconds: 4, Seed: 2, Log: quietLog(nil), stopAt: 3,
-	}
+	cfg := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = pre
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Valid = trainTSV
+		c.Out = filepath.Join(dir, "run")
+		c.MaxSteps = 6
+		c.FreezeSteps = 3
+		c.LR = 1e-3
+		c.BatchSeconds = 4
+		c.Seed = 2
+		c.Log = quietLog(nil)
+		c.stopAt = 3
+	})
 	if _, err := Finetune(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -310,10 +338,16 @@ func TestFinetuneFreezing(t *testing.T) {
 
 	// Adapting that recogniser (--init with a fine-tuned model) keeps its
 	// feature encoder frozen and trains the rest.
-	adapt := FinetuneConfig{
-		Init: train.LastPath(cfg.Out), Train: trainTSV, Out: filepath.Join(dir, "adapt"),
-		MaxSteps: 2, LR: 1e-3, BatchSeconds: 4, Seed: 3, Log: quietLog(nil),
-	}
+	adapt := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = train.LastPath(cfg.Out)
+		c.Train = trainTSV
+		c.Out = filepath.Join(dir, "adapt")
+		c.MaxSteps = 2
+		c.LR = 1e-3
+		c.BatchSeconds = 4
+		c.Seed = 3
+		c.Log = quietLog(nil)
+	})
 	if _, err := Finetune(context.Background(), adapt); err != nil {
 		t.Fatal(err)
 	}
@@ -333,11 +367,20 @@ func TestFinetuneBlankOnly(t *testing.T) {
 	trainTSV := writeToyCorpus(t, dir, "train", 4, 6)
 	var log lockedBuffer
 	out := filepath.Join(dir, "run")
-	res, err := Finetune(context.Background(), FinetuneConfig{
-		Init: InitLogMel, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV, Out: out,
-		MaxSteps: 4, LR: 1e-9, BatchSeconds: 4, ValidEvery: 2, Log: quietLog(&log),
-		afterInit: func(m *Model) { m.HeadB.Data[m.Vocab.Blank()] = 1000 },
-	})
+	res, err := Finetune(context.Background(), finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitLogMel
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Valid = trainTSV
+		c.Out = out
+		c.MaxSteps = 4
+		c.LR = 1e-9
+		c.BatchSeconds = 4
+		c.ValidEvery = 2
+		c.Log = quietLog(&log)
+		c.afterInit = func(m *Model) { m.HeadB.Data[m.Vocab.Blank()] = 1000 }
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,17 +416,25 @@ func TestFinetuneSkipsBadUpdates(t *testing.T) {
 	var log lockedBuffer
 	poisoned := 0
 	out := filepath.Join(dir, "run")
-	res, err := Finetune(context.Background(), FinetuneConfig{
-		Init: InitScratch, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Out: out,
-		MaxSteps: 5, LR: 1e-3, BatchSeconds: 3, LogEvery: 1, Log: quietLog(&log),
-		poison: func(step int) bool {
+	res, err := Finetune(context.Background(), finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitScratch
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Out = out
+		c.MaxSteps = 5
+		c.LR = 1e-3
+		c.BatchSeconds = 3
+		c.LogEvery = 1
+		c.Log = quietLog(&log)
+		c.poison = func(step int) bool {
 			if step == 2 && poisoned < 2 {
 				poisoned++
 				return true
 			}
 			return false
-		},
-	})
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,10 +473,19 @@ func TestFinetuneSkipsBadUpdates(t *testing.T) {
 func TestFinetuneFromRecogniser(t *testing.T) {
 	dir := t.TempDir()
 	trainTSV := writeToyCorpus(t, dir, "train", 6, 4)
-	first := FinetuneConfig{
-		Init: InitLogMel, Encoder: toyConfig(), Vocab: toyVocab(t), Train: trainTSV, Valid: trainTSV,
-		Out: filepath.Join(dir, "first"), MaxSteps: 3, LR: 1e-3, BatchSeconds: 4, Seed: 2, Log: quietLog(nil),
-	}
+	first := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = InitLogMel
+		c.Encoder = toyConfig()
+		c.Vocab = toyVocab(t)
+		c.Train = trainTSV
+		c.Valid = trainTSV
+		c.Out = filepath.Join(dir, "first")
+		c.MaxSteps = 3
+		c.LR = 1e-3
+		c.BatchSeconds = 4
+		c.Seed = 2
+		c.Log = quietLog(nil)
+	})
 	if _, err := Finetune(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
@@ -449,10 +509,18 @@ func TestFinetuneFromRecogniser(t *testing.T) {
 		}
 	}
 
-	next := FinetuneConfig{
-		Init: src, Train: trainTSV, Valid: trainTSV, Out: filepath.Join(dir, "next"),
-		MaxSteps: 2, LR: 1e-3, BatchSeconds: 4, Seed: 3, Log: quietLog(nil), afterInit: capture,
-	}
+	next := finetuneConfig(func(c *FinetuneConfig) {
+		c.Init = src
+		c.Train = trainTSV
+		c.Valid = trainTSV
+		c.Out = filepath.Join(dir, "next")
+		c.MaxSteps = 2
+		c.LR = 1e-3
+		c.BatchSeconds = 4
+		c.Seed = 3
+		c.Log = quietLog(nil)
+		c.afterInit = capture
+	})
 	res, err := Finetune(context.Background(), next)
 	if err != nil {
 		t.Fatal(err)
@@ -483,12 +551,26 @@ func TestFinetuneFromRecogniser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adapt := FinetuneConfig{
-		InitModel: inMemory, Train: trainTSV, Out: filepath.Join(dir, "in-memory"),
-		MaxSteps: 1, LR: 1e-4, BatchSeconds: 4, Seed: 3, Log: quietLog(nil), afterInit: capture,
-	}
+	adapt := finetuneConfig(func(c *FinetuneConfig) {
+		c.InitModel = inMemory
+		c.Train = trainTSV
+		c.Out = filepath.Join(dir, "in-memory")
+		c.MaxSteps = 1
+		c.LR = 1e-4
+		c.BatchSeconds = 4
+		c.Seed = 3
+		c.Log = quietLog(nil)
+		c.afterInit = capture
+	})
 	if _, err := Finetune(context.Background(), adapt); err != nil {
 		t.Fatal(err)
 	}
 	same(start, "from a model in memory")
+}
+
+// finetuneConfig is DefaultFinetuneConfig changed by set.
+func finetuneConfig(set func(c *FinetuneConfig)) FinetuneConfig {
+	c := DefaultFinetuneConfig()
+	set(&c)
+	return c
 }

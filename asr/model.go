@@ -68,14 +68,11 @@ type Model struct {
 }
 
 // New returns a model with random weights drawn from rng: the encoder of
-// cfg (zero value: encoder.Tiny()) and a head over vocab (nil: the default
+// cfg (as encoder.New reads it) and a head over vocab (nil: the default
 // English letters), fine-tuned from init (InitScratch or InitLogMel; for
 // InitLogMel cfg.Input is set to "logmel"). The vocabulary must hold the
 // word boundary "|".
 func New(cfg encoder.Config, vocab *dataset.Vocab, init string, rng *rand.Rand) (*Model, error) {
-	if isZeroConfig(cfg) {
-		cfg = encoder.Tiny()
-	}
 	switch init {
 	case InitScratch, InitPretrained:
 	case InitLogMel:
@@ -96,12 +93,6 @@ func New(cfg encoder.Config, vocab *dataset.Vocab, init string, rng *rand.Rand) 
 	}
 	initHead(m, rng)
 	return m, nil
-}
-
-// isZeroConfig reports whether cfg is the zero Config (which means Tiny).
-func isZeroConfig(c encoder.Config) bool {
-	return c.Input == "" && c.LogMelBins == 0 && c.ConvDim == 0 && len(c.ConvKernels) == 0 &&
-		len(c.ConvStrides) == 0 && c.Dim == 0 && c.ContextKernel == 0 && len(c.ContextDilations) == 0 && c.Dropout == 0
 }
 
 // assemble adds a zero head to enc and works out the frame geometry.

@@ -24,9 +24,9 @@ const (
 // Options configures a Transcriber. The zero value is greedy decoding in
 // windows of 30 s overlapping by 3 s.
 type Options struct {
-	// Beam is the width of the CTC prefix beam search; 0 or 1 means greedy
-	// (best-path) decoding, unless an LM or a lexicon is given, which needs
-	// a beam (ctc.DefaultBeam then).
+	// Beam is how many hypotheses the CTC prefix beam search keeps each
+	// frame (ctc.BeamOptions.Beam); 1 (or 0) is greedy, best-path
+	// decoding. An LM or a lexicon needs a beam wider than 1.
 	Beam int
 	// LM, LMWeight, WordScore and Lexicon are passed to BeamSearch (see
 	// ctc.BeamOptions). Leave LM nil for no language model, Lexicon nil for
@@ -92,7 +92,7 @@ func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 		return nil, fmt.Errorf("%w: LM weight and word score must be finite", ErrOptions)
 	}
 	if (opt.LM != nil || opt.Lexicon != nil) && opt.Beam <= 1 {
-		opt.Beam = ctc.DefaultBeam
+		return nil, fmt.Errorf("%w: an LM or a lexicon needs a beam wider than 1 (beam %d)", ErrOptions, opt.Beam)
 	}
 	if opt.Lexicon != nil && opt.Lexicon.Spellable(m.symbols) == 0 {
 		return nil, fmt.Errorf("asr: none of the lexicon's %d words can be spelled with the model's symbols (%s)", opt.Lexicon.Len(), strings.TrimSpace(strings.Join(m.symbols, " ")))

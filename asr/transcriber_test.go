@@ -3,13 +3,16 @@ package asr
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/wav2vec-go/wav2vec/asr/lm"
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/encoder"
 )
@@ -164,4 +167,26 @@ func BenchmarkTranscribe(b *testing.B) {
 		}
 	}
 	b.ReportMetric(10*float64(b.N)/b.Elapsed().Seconds(), "x-realtime")
+}
+
+// TestOptionsErrors: bad options are ErrOptions errors; an LM or a lexicon
+// with a beam of 1 (greedy) is one, not a silent switch to a wider beam.
+func TestOptionsErrors(t *testing.T) {
+	m := newToyModel(t, InitLogMel)
+	lex := lm.NewLexicon([]string{"AB", "BA"})
+	for name, opt := range map[string]Options{
+		"negative beam":       {Beam: -1},
+		"window":              {WindowSeconds: -1},
+		"NaN LM weight":       {LMWeight: math.NaN()},
+		"lexicon, greedy":     {Lexicon: lex},
+		"lexicon, beam 1":     {Lexicon: lex, Beam: 1},
+		"overlap is infinite": {OverlapSeconds: math.Inf(1)},
+	} {
+		if _, err := NewTranscriber(m, opt); !errors.Is(err, ErrOptions) {
+			t.Errorf("%s: %v, want ErrOptions", name, err)
+		}
+	}
+	if _, err := NewTranscriber(m, Options{Lexicon: lex, Beam: 2}); err != nil {
+		t.Errorf("lexicon with beam 2: %v", err)
+	}
 }

@@ -1,12 +1,9 @@
 package encoder
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 )
 
@@ -55,36 +52,6 @@ func Tiny() Config {
 	c.Dim = 256
 	c.ContextDilations = []int{1, 2, 4, 8, 16, 1, 2, 4, 8, 4}
 	return c
-}
-
-// ConfigByName returns Tiny() for "tiny", Base() for "base", and otherwise
-// reads nameOrPath as a JSON file of Config fields (absent fields take
-// Base()'s values; unknown fields are an error). The result has its
-// defaults filled in and is valid.
-func ConfigByName(nameOrPath string) (Config, error) {
-	switch nameOrPath {
-	case "tiny":
-		return Tiny(), nil
-	case "base":
-		return Base(), nil
-	}
-	data, err := os.ReadFile(nameOrPath)
-	if err != nil {
-		return Config{}, fmt.Errorf("encoder: config %q is not tiny, base or a readable JSON file: %w", nameOrPath, err)
-	}
-	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("encoder: config %s: %w", nameOrPath, err)
-	}
-	if dec.More() {
-		return Config{}, fmt.Errorf("encoder: config %s: more than one JSON value", nameOrPath)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("encoder: config %s: %w", nameOrPath, err)
-	}
-	return c.withDefaults(), nil
 }
 
 // WithDefaults returns c with its zero fields taken from Base().

@@ -2,8 +2,6 @@ package encoder
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -81,60 +79,6 @@ func TestValidate(t *testing.T) {
 			}
 			if _, err := New(c, newRNG(1)); err == nil {
 				t.Error("New accepted an invalid config")
-			}
-		})
-	}
-}
-
-func TestConfigByName(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	partial := write("partial.json", `{"dim": 64, "dropout": 0}`)
-	wantPartial := Base()
-	wantPartial.Dim, wantPartial.Dropout = 64, 0
-	logmel := Base() // absent fields take Base()'s values
-	logmel.Input, logmel.Dim, logmel.ContextDilations = "logmel", 256, Tiny().ContextDilations
-	tests := []struct {
-		arg     string
-		want    Config
-		wantErr []string
-	}{
-		{"tiny", Tiny(), nil},
-		{"base", Base(), nil},
-		{partial, wantPartial, nil},
-		{"testdata/logmel.json", logmel, nil},
-		{"testdata/unknown-field.json", Config{}, []string{"testdata/unknown-field.json", `unknown field "conv_dims"`}},
-		{write("syntax.json", `{"dim": 64,}`), Config{}, []string{"syntax.json", "invalid character"}},
-		{write("invalid.json", `{"dim": -5, "input": "mel"}`), Config{}, []string{"invalid.json", "dim -5", `input kind "mel"`}},
-		{write("two.json", `{"dim": 64} {"dim": 32}`), Config{}, []string{"two.json", "more than one"}},
-		{filepath.Join(dir, "missing.json"), Config{}, []string{"missing.json", "not tiny, base or a readable JSON file"}},
-		{"Tiny", Config{}, []string{`"Tiny"`}},
-	}
-	for _, tc := range tests {
-		t.Run(filepath.Base(tc.arg), func(t *testing.T) {
-			got, err := ConfigByName(tc.arg)
-			if tc.wantErr == nil {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, tc.want) {
-					t.Errorf("got %+v\nwant %+v", got, tc.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error; got %+v", got)
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
 			}
 		})
 	}

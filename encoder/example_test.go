@@ -10,10 +10,7 @@ import (
 
 // A forward pass of the tiny model over one second of audio.
 func Example() {
-	cfg, err := encoder.ConfigByName("tiny")
-	if err != nil {
-		panic(err)
-	}
+	cfg := encoder.Tiny()
 	m, err := encoder.New(cfg, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		panic(err)

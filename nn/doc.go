@@ -31,23 +31,14 @@
 // # Shapes and the program cache
 //
 // Because gorgonia graphs have fixed shapes, a model builds one graph per
-// input shape and keeps the compiled programs in a Cache keyed by mode and
-// shape. Pretraining crops every utterance of a batch to the same length
-// (the shortest in the batch, capped), so a run of batches uses a few
-// shapes; fine-tuning and inference pad to length buckets (the length
-// rounded up to a multiple of one second), so only a handful of graphs
-// are ever compiled. Padding changes group-norm statistics; models that
-// must give the same output alone and in a padded batch normalise with
-// per-frame norms or run each utterance at its own bucket.
+// input shape and keeps the compiled programs in a Cache (LRU) keyed by
+// mode and shape: pretraining crops a batch to one length, fine-tuning and
+// inference pad to whole seconds, so a run compiles a handful of graphs.
 //
-// Cost, measured on the 2-core development machine (BenchmarkModelStep: a
-// tiny model of a 5-layer feature encoder and 9 context layers, 128
-// channels, 269 nodes with the backward pass, batch 8 x 1 s): compiling a
-// graph takes a few milliseconds (3-6 ms), and a compiled training graph
-// holds about 145 MiB (Program.Bytes: every op node keeps its output
-// buffer between runs, forward and backward), i.e. about 18 MiB per second
-// of audio in the batch. Compile time grows faster than linearly with the
-// node count (gorgonia's compiler), so keep graphs to a few thousand nodes.
+// A compiled training graph keeps every op's output buffer between runs,
+// forward and backward (Program.Bytes); a forward-only float32 program
+// lends each buffer on once its readers are done, so inference holds a
+// fraction of that. docs/RESULTS.md has the measured costs.
 //
 // # Ops
 //
@@ -56,8 +47,8 @@
 // written once for float32 and float64, a backward that returns gradient
 // nodes built from further ops). Conv1d runs on the im2col+GEMM kernels of
 // nn/internal/kernels; GroupNorm and LayerNorm are fused; GELU is the exact
-// erf form. Gradients
-// are checked against central finite differences in float64 graphs.
+// erf form. Gradients are checked against central finite differences in
+// float64 graphs.
 // Dropout draws its masks from the graph's seeded generator (Graph.Seed)
 // and is the identity unless Graph.Training is set.
 //

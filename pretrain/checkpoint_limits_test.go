@@ -19,7 +19,7 @@ import (
 func TestParamShapes(t *testing.T) {
 	logmel := quickConfig()
 	logmel.Encoder.Input = "logmel"
-	zero := FullConfig{}
+	zero := FullConfig{Pretrain: Tiny()} // the encoder and quantizer zero but for their sizes
 	zero.Encoder.ConvDim, zero.Encoder.Dim, zero.Encoder.ContextDilations = 4, 8, []int{1}
 	zero.Quantizer.Codes, zero.Quantizer.Dim = 4, 8
 	for name, cfg := range map[string]FullConfig{"quantizer": quickConfig(), "mfcc": quickMFCCConfig(), "logmel": logmel, "zero": zero} {

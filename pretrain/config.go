@@ -12,9 +12,10 @@ import (
 	"github.com/wav2vec-go/wav2vec/quantizer"
 )
 
-// Config holds the pretraining settings. A zero field takes Tiny()'s
-// value; for the loss weights, the weight decay and the gradient clip a
-// negative value means 0 (off), since 0 itself means the default.
+// Config holds the pretraining settings. Every value means what it says:
+// 0 is zero (no diversity loss, no feature penalty, no clipping, no weight
+// decay, no warm-up), never "the default". Tiny and Base return complete
+// settings, and a JSON config is read over Tiny's (ParseConfig).
 type Config struct {
 	MaskProb   float64 `json:"mask_prob"`   // p: int(p*T/M + U(0,1)) span starts per utterance (0.65)
 	MaskLength int     `json:"mask_length"` // M: frames per span (10)
@@ -85,18 +86,9 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 // Tiny returns the CPU-sized settings: 2 s crops, 16 s batches, 30
 // distractors (a 2 s crop has about 100 masked frames), lr 2e-3 after 300
 // warm-up updates, a diversity weight of 0.5 instead of fairseq's 0.1 and
-// no feature penalty.
-//
-// On small models and batches, diversity weight 0.1 let the codebooks
-// collapse to a few codes (perplexity 2-8 of 128 in our runs), which the
-// contrastive loss rewards since a distractor equal to its target is left
-// out. With fairseq's lr 5e-4 and penalty 10 on the synthetic recipe, the
-// weights had hardly moved from their initialisation after 2000 updates
-// (every norm gain within 0.06 of 1), and the penalty was met by a
-// degenerate encoder: mean(feats^2) fell from 0.42 to 0.002, one channel
-// of each frame driven far negative where GELU zeroes it and the rest
-// squeezed near 0. With lr 2e-3 and no penalty the validation contrastive
-// loss at update 500 was 3.00 instead of 3.18 (chance: log 31 = 3.43).
+// no feature penalty. docs/RESULTS.md ("What was changed on the way") has
+// the runs that chose them: fairseq's values collapsed the codebooks and
+// left the weights near their initialisation at this scale.
 func Tiny() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
@@ -121,61 +113,6 @@ func Base() Config {
 	}
 }
 
-// WithDefaults returns c with its zero fields taken from Tiny() and the
-// negative "off" values turned into 0.
-func (c Config) WithDefaults() Config {
-	d := Tiny()
-	setF := func(v *float64, def float64) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setI := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setF(&c.MaskProb, d.MaskProb)
-	setI(&c.MaskLength, d.MaskLength)
-	setI(&c.Negatives, d.Negatives)
-	setF(&c.LogitTemp, d.LogitTemp)
-	setI(&c.FinalDim, d.FinalDim)
-	if c.Targets == "" {
-		c.Targets = d.Targets
-	}
-	setI(&c.Clusters, d.Clusters)
-	setF(&c.LR, d.LR)
-	setI(&c.Warmup, d.Warmup)
-	if c.Schedule == "" {
-		c.Schedule = d.Schedule
-	}
-	setI(&c.MaxSteps, d.MaxSteps)
-	setF(&c.AdamBeta1, d.AdamBeta1)
-	setF(&c.AdamBeta2, d.AdamBeta2)
-	setF(&c.AdamEps, d.AdamEps)
-	setF(&c.BatchSeconds, d.BatchSeconds)
-	setF(&c.CropSeconds, d.CropSeconds)
-	setI(&c.LogEvery, d.LogEvery)
-	setI(&c.ValidEvery, d.ValidEvery)
-	setF(&c.SaveMinutes, d.SaveMinutes)
-	offOr := func(v *float64, def float64) {
-		switch {
-		case *v == 0:
-			*v = def
-		case *v < 0:
-			*v = 0
-		}
-	}
-	offOr(&c.DiversityWeight, d.DiversityWeight)
-	offOr(&c.FeaturePenalty, d.FeaturePenalty)
-	offOr(&c.ClipNorm, d.ClipNorm)
-	offOr(&c.WeightDecay, d.WeightDecay)
-	if c.Warmup < 0 { // no warm-up
-		c.Warmup = 0
-	}
-	return c
-}
-
 // Limits of Validate on the settings that size the model's projections
 // and a training batch's tensors (fairseq's BASE: 100 distractors, final
 // dim 256, 87.5 s per batch): far beyond any run, they refuse the absurd
@@ -192,7 +129,6 @@ const (
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("pretrain: "+format, args...)) }
-	c = c.WithDefaults()
 	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	if !(c.MaskProb > 0 && c.MaskProb <= 1) {
 		bad("mask_prob %g: want 0 < p <= 1", c.MaskProb)
@@ -221,8 +157,11 @@ func (c Config) Validate() error {
 	if c.Clusters < 2 || c.Clusters > maxClusters {
 		bad("clusters %d: want 2 to %d", c.Clusters, maxClusters)
 	}
-	if !fin(c.DiversityWeight) || !fin(c.FeaturePenalty) {
-		bad("loss weights %g, %g: want finite", c.DiversityWeight, c.FeaturePenalty)
+	if !(c.DiversityWeight >= 0) || !fin(c.DiversityWeight) || !(c.FeaturePenalty >= 0) || !fin(c.FeaturePenalty) {
+		bad("diversity_weight %g, feature_penalty %g: want 0 (off) or more", c.DiversityWeight, c.FeaturePenalty)
+	}
+	if c.Warmup < 0 {
+		bad("warmup %d: want 0 (none) or more", c.Warmup)
 	}
 	if !(c.LR > 0) || !fin(c.LR) {
 		bad("lr %g: want positive", c.LR)
@@ -233,8 +172,8 @@ func (c Config) Validate() error {
 	if c.MaxSteps < 1 {
 		bad("max_steps %d: want positive", c.MaxSteps)
 	}
-	if !fin(c.ClipNorm) || !fin(c.WeightDecay) {
-		bad("clip_norm %g, weight_decay %g: want finite", c.ClipNorm, c.WeightDecay)
+	if !(c.ClipNorm >= 0) || !fin(c.ClipNorm) || !(c.WeightDecay >= 0) || !fin(c.WeightDecay) {
+		bad("clip_norm %g, weight_decay %g: want 0 (off) or more", c.ClipNorm, c.WeightDecay)
 	}
 	if !(c.AdamBeta1 > 0 && c.AdamBeta1 < 1 && c.AdamBeta2 > 0 && c.AdamBeta2 < 1) {
 		bad("adam betas %g, %g: want in (0, 1)", c.AdamBeta1, c.AdamBeta2)

@@ -61,15 +61,24 @@ func TestConfigByName(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	var zero Config
-	if got := zero.WithDefaults(); got != Tiny() {
-		t.Errorf("zero config = %+v, want Tiny()", got)
+	// No hidden defaults: the zero config is refused, and negative
+	// values are errors, not "off".
+	if err := (Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "lr 0") {
+		t.Errorf("zero config: %v", err)
 	}
-	off := Config{DiversityWeight: -1, FeaturePenalty: -1, ClipNorm: -1, WeightDecay: -1, Warmup: -1}.WithDefaults()
-	if off.DiversityWeight != 0 || off.FeaturePenalty != 0 || off.ClipNorm != 0 || off.WeightDecay != 0 || off.Warmup != 0 {
-		t.Errorf("negative values should switch off: %+v", off)
+	off := Tiny()
+	off.DiversityWeight, off.FeaturePenalty, off.ClipNorm, off.WeightDecay, off.Warmup = 0, 0, 0, 0, 0
+	if err := off.Validate(); err != nil {
+		t.Errorf("zero means off: %v", err)
 	}
-	bad := Config{MaskProb: 1.5, Negatives: -3, Schedule: "x", CropSeconds: 10, BatchSeconds: 5}
+	neg := Tiny()
+	neg.FeaturePenalty, neg.ClipNorm, neg.Warmup = -1, -1, -1
+	if err := neg.Validate(); err == nil || !strings.Contains(err.Error(), "feature_penalty -1") ||
+		!strings.Contains(err.Error(), "clip_norm -1") || !strings.Contains(err.Error(), "warmup -1") {
+		t.Errorf("negative values: %v", err)
+	}
+	bad := Tiny()
+	bad.MaskProb, bad.Negatives, bad.Schedule, bad.CropSeconds, bad.BatchSeconds = 1.5, -3, "x", 10, 5
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("no error")

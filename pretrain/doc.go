@@ -1,12 +1,14 @@
 // Package pretrain trains the encoder and context network of wav2vec 2.0
-// on unlabeled audio: span masking, the learned mask vector, distractors
+// on unlabeled audio: span masking (encoder.SpanMask), the learned mask
+// vector, distractors
 // drawn from the masked frames of the same utterance, the contrastive loss
 // (cosine similarity over a temperature, cross-entropy against K
 // distractors), the codebook diversity loss and the feature penalty, Adam
 // with warm-up and decay, gradient clipping, checkpoints that resume
 // bit-identically, and feature extraction (z, c or q) from a checkpoint:
 // Extract from samples in memory, ExtractTo from a WAV stream in windows,
-// in memory bounded by a window, into a .npy file.
+// in memory bounded by a window, into a .npy file. Run drives a Trainer
+// with train.Loop, as fine-tuning does.
 //
 // The model reads the waveform, or with the encoder's logmel input its
 // 80-bin log-mel features: then there is no feature encoder, the quantizer

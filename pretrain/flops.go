@@ -38,7 +38,7 @@ func (c FullConfig) ForwardFLOPs(B, L int) float64 {
 	f += 2 * bt * float64(len(e.ContextDilations)*e.Dim*e.Dim*e.ContextKernel) // context
 	q := c.Quantizer
 	f += 2 * bt * float64(in*q.Groups*q.Codes) // quantizer logits
-	fd := c.Pretrain.WithDefaults().FinalDim
+	fd := c.Pretrain.FinalDim
 	f += 2 * bt * float64(fd*(e.Dim+q.Dim)) // final_proj and project_q
 	f += 2 * bt * T * float64(fd)           // similarities
 	return f

@@ -36,7 +36,6 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Pretrain = cfg.Pretrain.WithDefaults()
 	enc, err := encoder.New(cfg.Encoder, rng)
 	if err != nil {
 		return nil, err
@@ -74,7 +73,7 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 // checkpoint's tensors against its config (nn.Checkpoint.CheckShapes)
 // before New. cfg must be valid.
 func (cfg FullConfig) ParamShapes() []nn.ParamShape {
-	pc := cfg.Pretrain.WithDefaults()
+	pc := cfg.Pretrain
 	ps := cfg.Encoder.ParamShapes()
 	qDim := nn.Dim{Size: cfg.Quantizer.WithDefaults().Dim, Field: "quantizer.dim"}
 	if pc.Targets != TargetsQuantizer {

@@ -8,16 +8,14 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr/lm"
 )
 
-// Defaults of BeamOptions.
-const (
-	DefaultBeam          = 16
-	DefaultBeamThreshold = 50
-)
+// DefaultBeamThreshold is BeamOptions.Threshold's default.
+const DefaultBeamThreshold = 50
 
-// BeamOptions configures BeamSearch. The zero value is a search of width
-// DefaultBeam over all symbols without a language model.
+// BeamOptions configures BeamSearch. The zero value follows the best path
+// only (Beam 1) without a language model.
 type BeamOptions struct {
-	// Beam is how many hypotheses survive each frame; 0 means DefaultBeam.
+	// Beam is how many hypotheses survive each frame, as in asr.Options:
+	// 1 (or less) follows the best path only.
 	Beam int
 	// TokenBeam, when positive, tries at each frame only that many of the
 	// most likely symbols (and the blank, always); 0 tries them all.
@@ -190,9 +188,7 @@ func newBeamSearcher(logProbs []float32, T, V int, symbols []string, blank, boun
 	if len(symbols) < V {
 		panic(fmt.Sprintf("ctc: %d symbols for %d log-probabilities per frame", len(symbols), V))
 	}
-	if opt.Beam <= 0 {
-		opt.Beam = DefaultBeam
-	}
+	opt.Beam = max(opt.Beam, 1)
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultBeamThreshold
 	}

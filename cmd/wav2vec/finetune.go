@@ -3,13 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"math"
-	"time"
+	"strings"
 
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/dataset"
-	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/pretrain"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -25,23 +24,12 @@ func runFinetune(e *env, args []string) int {
 	trainPath := fs.String("train", "", "training manifest (.tsv) with NAME.ltr beside it (required)")
 	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation CER")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
-	config := fs.String("config", "tiny", "network for scratch and logmel: tiny, base, or an encoder JSON file")
+	config := fs.String("config", "tiny", `network for scratch and logmel: tiny, base, or a JSON file in pretrain's shape, {"encoder": {...}} (missing fields are tiny's)`)
 	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters (default: | ' A-Z)")
-	maxSteps := fs.Int("max-steps", asr.DefaultFinetuneSteps, "updates to run; the learning-rate schedule spans them")
-	seed := fs.Uint64("seed", 1, "random seed (head initialisation, batch order, masks, dropout)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position, random state and the run's settings (flags given again override them; --max-steps extends the run)")
-	lr := fs.Float64("lr", asr.DefaultFinetuneLR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
-	freeze := fs.Int("freeze-steps", 0, "pretrained init only: first updates in which only the head learns (0: none)")
-	trainFeat := fs.Bool("train-features", false, "pretrained init only: the conv feature encoder learns too (after --freeze-steps) (default: frozen throughout, as in fairseq)")
-	bodyLR := fs.Float64("body-lr-scale", 1, "pretrained init only: the encoder and context network learn at this fraction of --lr, the new head at the full rate")
-	batchSec := fs.Float64("batch-seconds", asr.DefaultBatchSeconds, "padded audio per batch, in seconds")
-	validEvery := fs.Int("valid-every", asr.DefaultValidEvery, "updates between validations (and one at the end)")
-	logEvery := fs.Int("log-every", asr.DefaultLogEvery, "updates between metrics.jsonl lines")
-	maskProb := fs.Float64("mask-prob", asr.DefaultMaskProb, "probability that a frame starts a masked span, as augmentation (0: no masking)")
-	maskLen := fs.Int("mask-length", asr.DefaultMaskLength, "masked span length in frames (10 ms each)")
-	vtlp := fs.Float64("vtlp", 0, "log-mel input only: vocal tract length perturbation, each training utterance's mel filters warped by a factor drawn from 1-x to 1+x (0: none; at most 0.2)")
-	clip := fs.Float64("clip-norm", asr.DefaultClipNorm, "largest global gradient norm (0: no clipping)")
-	saveEvery := fs.Duration("save-every", 10*time.Minute, "time between checkpoint_last saves")
+	cfg := asr.DefaultFinetuneConfig()
+	settingsFlags(fs, &cfg.FinetuneSettings)
+	fs.DurationVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "time between checkpoint_last saves")
 	quiet := fs.Bool("q", false, "no progress line")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -49,24 +37,15 @@ func runFinetune(e *env, args []string) int {
 	if *resume && *out != "" {
 		// Go on as the run was started: its recorded settings, except
 		// where a flag on this command line says otherwise.
-		if s, ok := asr.LastRunSettings(*out); ok {
-			given := map[string]bool{}
-			fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-			keep := func(name string, set func()) {
-				if !given[name] {
-					set()
+		if rec, ok := asr.LastFinetuneSettings(*out); ok {
+			recorded := flag.NewFlagSet("recorded", flag.ContinueOnError)
+			settingsFlags(recorded, &rec)
+			fs.Visit(func(f *flag.Flag) {
+				if recorded.Lookup(f.Name) != nil {
+					recorded.Set(f.Name, f.Value.String()) // parsed once already: cannot fail
 				}
-			}
-			keep("max-steps", func() { *maxSteps = s.MaxSteps })
-			keep("lr", func() { *lr = s.LR })
-			keep("freeze-steps", func() { *freeze = s.FreezeSteps })
-			keep("train-features", func() { *trainFeat = s.TrainFeatures })
-			keep("body-lr-scale", func() { *bodyLR = s.BodyLRScale })
-			keep("batch-seconds", func() { *batchSec = s.BatchSeconds })
-			keep("mask-prob", func() { *maskProb = s.MaskProb })
-			keep("mask-length", func() { *maskLen = s.MaskLength })
-			keep("vtlp", func() { *vtlp = s.VTLP })
-			keep("clip-norm", func() { *clip = s.ClipNorm })
+			})
+			cfg.FinetuneSettings = rec
 		}
 	}
 	switch {
@@ -78,46 +57,20 @@ func runFinetune(e *env, args []string) int {
 		return usageErr(e, fs, "--valid is required")
 	case *out == "":
 		return usageErr(e, fs, "--out is required")
-	case *maxSteps < 1:
-		return usageErr(e, fs, "--max-steps must be at least 1")
-	case !(*lr > 0) || math.IsInf(*lr, 0):
-		return usageErr(e, fs, "--lr must be positive")
-	case !(*bodyLR > 0) || math.IsInf(*bodyLR, 0):
-		return usageErr(e, fs, "--body-lr-scale must be positive")
-	case !(*batchSec > 0):
-		return usageErr(e, fs, "--batch-seconds must be positive")
-	case *validEvery < 1 || *logEvery < 1:
-		return usageErr(e, fs, "--valid-every and --log-every must be at least 1")
-	case !(*maskProb >= 0 && *maskProb <= 1):
-		return usageErr(e, fs, "--mask-prob is a probability between 0 and 1")
-	case *maskLen < 1:
-		return usageErr(e, fs, "--mask-length must be at least 1")
-	case !(*vtlp >= 0 && *vtlp <= asr.MaxVTLP):
-		return usageErr(e, fs, "--vtlp must be between 0 and %g", asr.MaxVTLP)
-	case !(*clip >= 0):
-		return usageErr(e, fs, "--clip-norm must not be negative")
 	case fs.NArg() > 0:
 		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	cfg := asr.FinetuneConfig{
-		Init: *initFlag, Train: *trainPath, Valid: *validPath, Out: *out,
-		MaxSteps: *maxSteps, Seed: *seed, Resume: *resume, LR: *lr, FreezeSteps: *freeze, TrainFeatures: *trainFeat, BodyLRScale: *bodyLR,
-		BatchSeconds: *batchSec, ValidEvery: *validEvery, LogEvery: *logEvery,
-		MaskProb: *maskProb, MaskLength: *maskLen, VTLP: *vtlp, ClipNorm: *clip, SaveEvery: *saveEvery,
-		Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
-	}
-	if cfg.MaskProb == 0 {
-		cfg.MaskProb = -1 // the flag's 0 is "none", the config's 0 the default
-	}
-	if cfg.ClipNorm == 0 {
-		cfg.ClipNorm = -1
-	}
+	cfg.Init, cfg.Train, cfg.Valid, cfg.Out, cfg.Resume = *initFlag, *trainPath, *validPath, *out, *resume
+	cfg.Progress, cfg.Quiet, cfg.Log = e.stderr, *quiet, newLogger(e)
 	if !*resume && (*initFlag == asr.InitScratch || *initFlag == asr.InitLogMel) {
-		enc, err := encoder.ConfigByName(*config)
+		full, err := pretrain.ConfigByName(*config)
 		if err != nil {
+			if strings.Contains(err.Error(), "unknown field") {
+				err = fmt.Errorf(`%w (finetune --config takes pretrain's shape: {"encoder": {...}})`, err)
+			}
 			return fail(e, err)
 		}
-		cfg.Encoder = enc
+		cfg.Encoder = full.Encoder
 	}
 	if !*resume && *initFlag == "default" {
 		m, err := defaultmodel.New()
@@ -132,6 +85,9 @@ func runFinetune(e *env, args []string) int {
 			return fail(e, err)
 		}
 		cfg.Vocab = v
+	}
+	if err := cfg.Validate(); err != nil {
+		return settingsErr(e, fs, err)
 	}
 	res, err := asr.Finetune(e.ctx, cfg)
 	if err != nil {
@@ -149,4 +105,37 @@ func runFinetune(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "wav2vec: the model emitted only blanks at some validation: raise --lr, shorten --freeze-steps or train more --max-steps")
 	}
 	return exitOK
+}
+
+// settingsFlags defines the flags of the fine-tuning settings on fs: each
+// defaults to s's value and is parsed into s.
+func settingsFlags(fs *flag.FlagSet, s *asr.FinetuneSettings) {
+	fs.IntVar(&s.MaxSteps, "max-steps", s.MaxSteps, "updates to run; the learning-rate schedule spans them")
+	fs.Uint64Var(&s.Seed, "seed", s.Seed, "random seed (head initialisation, batch order, masks, dropout)")
+	fs.Float64Var(&s.LR, "lr", s.LR, "peak learning rate of the tri-stage schedule (10% warm-up from 1% of it, 40% hold, 50% exponential decay to 5%)")
+	fs.IntVar(&s.FreezeSteps, "freeze-steps", s.FreezeSteps, "pretrained init only: first updates in which only the head learns (0: none)")
+	fs.BoolVar(&s.TrainFeatures, "train-features", s.TrainFeatures, "pretrained init only: the conv feature encoder learns too (after --freeze-steps) (default: frozen throughout, as in fairseq)")
+	fs.Float64Var(&s.BodyLRScale, "body-lr-scale", s.BodyLRScale, "pretrained init only: the encoder and context network learn at this fraction of --lr, the new head at the full rate")
+	fs.Float64Var(&s.BatchSeconds, "batch-seconds", s.BatchSeconds, "padded audio per batch, in seconds")
+	fs.IntVar(&s.ValidEvery, "valid-every", s.ValidEvery, "updates between validations (and one at the end)")
+	fs.IntVar(&s.LogEvery, "log-every", s.LogEvery, "updates between metrics.jsonl lines")
+	fs.Float64Var(&s.MaskProb, "mask-prob", s.MaskProb, "probability that a frame starts a masked span, as augmentation (0: no masking)")
+	fs.IntVar(&s.MaskLength, "mask-length", s.MaskLength, "masked span length in frames (10 ms each)")
+	fs.Float64Var(&s.VTLP, "vtlp", s.VTLP, fmt.Sprintf("log-mel input only: vocal tract length perturbation, each training utterance's mel filters warped by a factor drawn from 1-x to 1+x (0: none; at most %g)", asr.MaxVTLP))
+	fs.Float64Var(&s.ClipNorm, "clip-norm", s.ClipNorm, "largest global gradient norm (0: no clipping)")
+}
+
+// settingsErr reports the problems Validate found with the settings, each
+// naming the flag of its setting (the flag is the setting's JSON key with
+// dashes), and returns exitUsage.
+func settingsErr(e *env, fs *flag.FlagSet, err error) int {
+	msg := err.Error()
+	var keys asr.FinetuneSettings
+	names := flag.NewFlagSet("", flag.ContinueOnError)
+	settingsFlags(names, &keys)
+	names.VisitAll(func(f *flag.Flag) {
+		msg = strings.ReplaceAll(msg, "asr: finetune: "+strings.ReplaceAll(f.Name, "-", "_")+" ", "--"+f.Name+" ")
+	})
+	fmt.Fprintf(e.stderr, "wav2vec %s: %s\n(wav2vec %s -h lists the flags)\n", fs.Name(), strings.ReplaceAll(msg, "\n", "\nwav2vec "+fs.Name()+": "), fs.Name())
+	return exitUsage
 }

@@ -79,7 +79,7 @@ func writeToyData(t *testing.T, dir, name string, n int, seed uint64) string {
 func smallConfig(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "small.json")
-	cfg := `{"conv_dim": 16, "dim": 32, "context_dilations": [1, 2, 4, 8, 16, 1, 2, 4], "dropout": 0.1}`
+	cfg := `{"encoder": {"conv_dim": 16, "dim": 32, "context_dilations": [1, 2, 4, 8, 16, 1, 2, 4], "dropout": 0.1}}`
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +111,12 @@ func TestFinetuneUsage(t *testing.T) {
 		{[]string{"--init", "scratch", "--valid", "v.tsv", "--out", "o"}, "--train is required"},
 		{[]string{"--init", "scratch", "--train", "t.tsv", "--out", "o"}, "--valid is required"},
 		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv"}, "--out is required"},
-		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--max-steps", "0"}, "--max-steps"},
-		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--mask-prob", "2"}, "--mask-prob"},
-		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--lr", "-1"}, "--lr"},
-		{[]string{"--init", "logmel", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--vtlp", "0.5"}, "--vtlp must be between 0 and 0.2"},
+		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--max-steps", "0"}, "--max-steps 0: want at least 1"},
+		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--mask-prob", "2"}, "--mask-prob 2: want 0 to 1"},
+		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--lr", "-1"}, "--lr -1: want a positive number"},
+		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--body-lr-scale", "0"}, "--body-lr-scale 0: want a positive number"},
+		{[]string{"--init", "scratch", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--clip-norm", "-1", "--log-every", "0"}, "--log-every 0: want at least 1\nwav2vec finetune: --clip-norm -1: want 0 (none) or a positive number\n"},
+		{[]string{"--init", "logmel", "--train", "t.tsv", "--valid", "v.tsv", "--out", "o", "--vtlp", "0.5"}, "--vtlp 0.5: want 0 to 0.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -136,6 +138,10 @@ func TestFinetuneErrors(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "train.ltr")); err != nil {
 		t.Fatal(err)
 	}
+	bare := filepath.Join(dir, "bare.json")
+	if err := os.WriteFile(bare, []byte(`{"dim": 32}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -145,6 +151,7 @@ func TestFinetuneErrors(t *testing.T) {
 		{"missing checkpoint", []string{"--init", filepath.Join(dir, "nope.safetensors"), "--train", trainTSV, "--valid", trainTSV}, "nope.safetensors"},
 		{"resume without checkpoint", []string{"--resume", "--train", trainTSV, "--valid", trainTSV}, "checkpoint_last.safetensors"},
 		{"bad config", []string{"--init", "scratch", "--config", "huge", "--train", trainTSV, "--valid", trainTSV}, `config "huge"`},
+		{"bare encoder config", []string{"--init", "scratch", "--config", bare, "--train", trainTSV, "--valid", trainTSV}, `unknown field "dim" (finetune --config takes pretrain's shape: {"encoder": {...}})`},
 		{"vtlp on the waveform", []string{"--init", "scratch", "--vtlp", "0.1", "--train", trainTSV, "--valid", trainTSV}, "VTLP warps log-mel features"},
 	}
 	for _, tt := range tests {

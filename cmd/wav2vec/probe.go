@@ -13,6 +13,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr/ctc"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/pretrain"
+	"github.com/wav2vec-go/wav2vec/probe"
 )
 
 // probeJSON is the --json output of probe.
@@ -92,7 +93,7 @@ func runProbe(e *env, args []string) int {
 	}
 	vocab := dataset.DefaultVocab()
 	skipped := map[string]bool{}
-	opt := pretrain.ProbeData{
+	opt := probe.Data{
 		Layer: *layer, Vocab: vocab, MaxUtts: *maxUtts,
 		Skip: func(path string, err error) {
 			if !skipped[path] { // each model meets the same bad files
@@ -110,14 +111,15 @@ func runProbe(e *env, args []string) int {
 			return fail(e, err)
 		}
 	}
-	cfg := pretrain.ProbeConfig{Epochs: *epochs, LR: *lr}
-	results := make([]pretrain.ProbeResult, len(models))
+	cfg := probe.DefaultConfig()
+	cfg.Epochs, cfg.LR = *epochs, *lr
+	results := make([]probe.Result, len(models))
 	dim := 0
 	for i, md := range models {
-		sets := make([]*pretrain.ProbeSet, 2)
+		sets := make([]*probe.Set, 2)
 		for j, path := range []string{*trainPath, *testPath} {
 			start := time.Now()
-			s, err := md.m.LoadProbeSet(e.ctx, path, opt)
+			s, err := probe.Load(e.ctx, md.m, path, opt)
 			if err != nil {
 				return fail(e, err)
 			}
@@ -132,7 +134,7 @@ func runProbe(e *env, args []string) int {
 		}
 		dim = sets[0].Dim
 		start := time.Now()
-		results[i], err = pretrain.Probe(sets[0], sets[1], vocab.Size(), cfg, rand.New(rand.NewPCG(*seed, 0x70726f6265)))
+		results[i], err = probe.Probe(sets[0], sets[1], vocab.Size(), cfg, rand.New(rand.NewPCG(*seed, 0x70726f6265)))
 		if err != nil {
 			return fail(e, err)
 		}
@@ -148,7 +150,7 @@ func runProbe(e *env, args []string) int {
 	return exitOK
 }
 
-func printProbe(e *env, res []pretrain.ProbeResult, dim, step int, layer string, asJSON bool, vocab *dataset.Vocab) {
+func printProbe(e *env, res []probe.Result, dim, step int, layer string, asJSON bool, vocab *dataset.Vocab) {
 	r := res[0]
 	if asJSON {
 		out := probeJSON{Model: r.Accuracy, Majority: r.Majority, TrainFrames: r.TrainFrames, TestFrames: r.TestFrames, Layer: layer, Step: step}

@@ -64,8 +64,9 @@ func TestGrow(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	enc := encoder.Tiny()
 	enc.Dim, enc.ContextDilations = 16, []int{1, 2}
-	cfg := asr.FinetuneConfig{Init: asr.InitLogMel, Encoder: enc, Train: train, Out: filepath.Join(dir, "old"),
-		MaxSteps: 2, LR: 1e-3, BatchSeconds: 20, Seed: 1, Log: quiet, Quiet: true}
+	cfg := asr.DefaultFinetuneConfig()
+	cfg.Init, cfg.Encoder, cfg.Train, cfg.Out, cfg.Log, cfg.Quiet = asr.InitLogMel, enc, train, filepath.Join(dir, "old"), quiet, true
+	cfg.MaxSteps, cfg.LR, cfg.BatchSeconds = 2, 1e-3, 20
 	if _, err := asr.Finetune(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

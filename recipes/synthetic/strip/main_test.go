@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,9 +33,10 @@ func TestStrip(t *testing.T) {
 	}
 	enc := encoder.Tiny()
 	enc.Dim, enc.ContextDilations = 16, []int{1, 2}
-	cfg := asr.FinetuneConfig{Init: asr.InitLogMel, Encoder: enc, Train: filepath.Join(dir, "train.tsv"),
-		Out: filepath.Join(dir, "run"), MaxSteps: 2, LR: 1e-3, BatchSeconds: 20, Seed: 1,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Quiet: true}
+	cfg := asr.DefaultFinetuneConfig()
+	cfg.Init, cfg.Encoder, cfg.Train, cfg.Out = asr.InitLogMel, enc, filepath.Join(dir, "train.tsv"), filepath.Join(dir, "run")
+	cfg.MaxSteps, cfg.LR, cfg.BatchSeconds = 2, 1e-3, 20
+	cfg.Log, cfg.Quiet = slog.New(slog.DiscardHandler), true
 	if _, err := asr.Finetune(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -1,26 +1,12 @@
-package pretrain
-
-import (
-	"context"
-	"fmt"
-	"math"
-	"math/rand/v2"
-	"slices"
-
-	"github.com/wav2vec-go/wav2vec/audio"
-	"github.com/wav2vec-go/wav2vec/dataset"
-	"github.com/wav2vec-go/wav2vec/nn"
-)
-
-// A representation probe asks how much of the letter being spoken a frozen
-// layer of the model holds in linear form: a multinomial logistic
-// regression (softmax classifier) is trained on the frames of a small
+// Package probe measures representations: how much of the letter being
+// spoken a frozen layer of a pretrained model holds in linear form. A
+// multinomial logistic regression (softmax classifier) is trained on the frames of a small
 // labeled set and scored on the frames of another. Run on c of a
 // pretrained model and on c of the same config with random weights, it
 // tells whether pretraining put the phonetic content where a linear CTC
 // head can read it.
 //
-// Frame targets come from ProbeData.Targets when it is set: the command
+// Frame targets come from Data.Targets when it is set: the command
 // line's --align gives each frame the letter a fine-tuned model's forced
 // alignment puts nearest to it, and leaves silence out. Without it there
 // is no alignment: each utterance's .ltr symbols (word boundaries "|"
@@ -28,6 +14,20 @@ import (
 // and letters that take more or less time than others make many targets
 // wrong, so the accuracies are low; both probes face the same targets
 // either way, so their difference measures the features.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/pretrain"
+)
 
 // FrameTargets returns the letter target of each of T frames for an
 // utterance of the label symbols: the nearest symbol in time when the
@@ -46,9 +46,9 @@ func FrameTargets(symbols []int, T int) []int {
 	return y
 }
 
-// ProbeSet holds labeled frames: one feature row and one target class per
+// Set holds labeled frames: one feature row and one target class per
 // frame.
-type ProbeSet struct {
+type Set struct {
 	Dim        int
 	X          []float32 // frames x Dim, row-major
 	Y          []int     // target class of each frame
@@ -56,27 +56,27 @@ type ProbeSet struct {
 }
 
 // Frames returns the number of frames in the set.
-func (s *ProbeSet) Frames() int { return len(s.Y) }
+func (s *Set) Frames() int { return len(s.Y) }
 
 // Add appends an utterance's features (frames x dim, row-major, as Extract
 // returns them) with targets from its label symbols (FrameTargets). The
 // first utterance sets the set's Dim.
-func (s *ProbeSet) Add(feats []float32, frames, dim int, symbols []int) error {
+func (s *Set) Add(feats []float32, frames, dim int, symbols []int) error {
 	return s.AddSpan(feats, frames, dim, symbols, 0, frames)
 }
 
 // AddSpan is Add for the speech frames [lo, hi) only (see SpeechSpan): the
 // symbols are spread over those frames, and the frames outside are left
 // out of the set.
-func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, hi int) error {
+func (s *Set) AddSpan(feats []float32, frames, dim int, symbols []int, lo, hi int) error {
 	if len(symbols) == 0 {
-		return fmt.Errorf("pretrain: probe: empty label")
+		return fmt.Errorf("probe: empty label")
 	}
 	if slices.Min(symbols) < 0 {
-		return fmt.Errorf("pretrain: probe: negative class %d", slices.Min(symbols))
+		return fmt.Errorf("probe: negative class %d", slices.Min(symbols))
 	}
 	if lo < 0 || hi > frames || lo >= hi {
-		return fmt.Errorf("pretrain: probe: speech span [%d, %d) outside %d frames", lo, hi, frames)
+		return fmt.Errorf("probe: speech span [%d, %d) outside %d frames", lo, hi, frames)
 	}
 	y := make([]int, frames)
 	for t := range y {
@@ -88,14 +88,14 @@ func (s *ProbeSet) AddSpan(feats []float32, frames, dim int, symbols []int, lo, 
 
 // AddTargets appends the frames of an utterance's features (frames x dim,
 // row-major) whose target in y (one per frame) is not negative.
-func (s *ProbeSet) AddTargets(feats []float32, frames, dim int, y []int) error {
+func (s *Set) AddTargets(feats []float32, frames, dim int, y []int) error {
 	switch {
 	case frames < 1 || dim < 1 || len(feats) != frames*dim:
-		return fmt.Errorf("pretrain: probe: %d values for %d frames x %d", len(feats), frames, dim)
+		return fmt.Errorf("probe: %d values for %d frames x %d", len(feats), frames, dim)
 	case s.Dim != 0 && dim != s.Dim:
-		return fmt.Errorf("pretrain: probe: features of dimension %d, the set holds %d", dim, s.Dim)
+		return fmt.Errorf("probe: features of dimension %d, the set holds %d", dim, s.Dim)
 	case len(y) != frames:
-		return fmt.Errorf("pretrain: probe: %d targets for %d frames", len(y), frames)
+		return fmt.Errorf("probe: %d targets for %d frames", len(y), frames)
 	}
 	s.Dim = dim
 	for t, c := range y {
@@ -138,9 +138,9 @@ func SpeechSpan(x []float32, frames, hop, win int) (lo, hi int) {
 	return lo, hi
 }
 
-// ProbeData says which utterances of a labeled manifest LoadProbeSet uses.
-type ProbeData struct {
-	Layer   string         // LayerZ, LayerC or LayerQ; empty means LayerC
+// Data says which utterances of a labeled manifest Load uses.
+type Data struct {
+	Layer   string         // pretrain.LayerZ, pretrain.LayerC or pretrain.LayerQ; empty means pretrain.LayerC
 	Vocab   *dataset.Vocab // maps .ltr symbols to classes; nil means dataset.DefaultVocab()
 	MaxUtts int            // at most this many utterances, from the top; 0 means all
 	// Skip, if not nil, is told of each utterance that cannot be used (an
@@ -158,13 +158,13 @@ type ProbeData struct {
 	Progress func(done, total int)
 }
 
-// LoadProbeSet extracts the chosen layer of every utterance of the
+// Load extracts the chosen layer of every utterance of the
 // manifest at manifestPath (up to MaxUtts) and labels its frames from the
 // .ltr file beside the manifest. A missing or malformed manifest or label
 // file, or a cancelled ctx, is an error; a bad utterance is skipped.
-func (m *Model) LoadProbeSet(ctx context.Context, manifestPath string, opt ProbeData) (*ProbeSet, error) {
+func Load(ctx context.Context, m *pretrain.Model, manifestPath string, opt Data) (*Set, error) {
 	if opt.Layer == "" {
-		opt.Layer = LayerC
+		opt.Layer = pretrain.LayerC
 	}
 	if opt.Vocab == nil {
 		opt.Vocab = dataset.DefaultVocab()
@@ -182,13 +182,13 @@ func (m *Model) LoadProbeSet(ctx context.Context, manifestPath string, opt Probe
 		n = min(n, opt.MaxUtts)
 	}
 	ltr := dataset.LabelPath(manifestPath, "ltr")
-	s := &ProbeSet{}
+	s := &Set{}
 	for i := range n {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("pretrain: probe: %s: %w", manifestPath, err)
+			return nil, fmt.Errorf("probe: %s: %w", manifestPath, err)
 		}
 		path := man.FullPath(i)
-		if err := m.addUtterance(s, path, labels[i], ltr, i+1, opt); err != nil && opt.Skip != nil {
+		if err := addUtterance(m, s, path, labels[i], ltr, i+1, opt); err != nil && opt.Skip != nil {
 			opt.Skip(path, err)
 		}
 		if opt.Progress != nil {
@@ -200,13 +200,13 @@ func (m *Model) LoadProbeSet(ctx context.Context, manifestPath string, opt Probe
 
 // addUtterance adds the utterance at path with the label on line of the
 // label file ltr.
-func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt ProbeData) error {
+func addUtterance(m *pretrain.Model, s *Set, path, label, ltr string, line int, opt Data) error {
 	symbols, err := opt.Vocab.Encode(label)
 	if err != nil {
-		return fmt.Errorf("pretrain: probe: %s line %d: %w", ltr, line, err)
+		return fmt.Errorf("probe: %s line %d: %w", ltr, line, err)
 	}
 	if len(symbols) == 0 {
-		return fmt.Errorf("pretrain: probe: %s line %d: empty label", ltr, line)
+		return fmt.Errorf("probe: %s line %d: empty label", ltr, line)
 	}
 	x, err := audio.ReadFile(path)
 	if err != nil {
@@ -219,7 +219,7 @@ func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt
 	if opt.Targets != nil {
 		y, err := opt.Targets(x, frames, symbols)
 		if err != nil {
-			return fmt.Errorf("pretrain: probe: %s: %w", path, err)
+			return fmt.Errorf("probe: %s: %w", path, err)
 		}
 		return s.AddTargets(feats, frames, dim, y)
 	}
@@ -227,37 +227,10 @@ func (m *Model) addUtterance(s *ProbeSet, path, label, ltr string, line int, opt
 	return s.AddSpan(feats, frames, dim, symbols, lo, hi)
 }
 
-// Fresh returns a model of m's config with freshly initialised weights,
-// drawn exactly as NewTrainer(m.Config, seed) draws them: with the seed of
-// the pretraining run it is that run's starting point.
-func (m *Model) Fresh(seed uint64) (*Model, error) {
-	return New(m.Config, rand.New(rand.NewPCG(seed, 0x9a7e)))
-}
-
-// LoadModelStep is LoadModel that also returns the number of updates the
-// checkpoint had done (its step metadata; -1 when it has none).
-func LoadModelStep(path string) (*Model, int, error) {
-	c, err := nn.LoadCheckpoint(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	m, err := modelFromCheckpoint(c, false)
-	if err != nil {
-		return nil, 0, err
-	}
-	step := -1
-	if _, ok := c.Meta[nn.MetaStep]; ok {
-		if err := c.MetaJSON(nn.MetaStep, &step); err != nil {
-			return nil, 0, err
-		}
-	}
-	return m, step, nil
-}
-
 // MajorityClass returns the most common target of s (the smallest class
 // among ties) and the fraction of s's frames that have it; (-1, 0) for an
 // empty set.
-func MajorityClass(s *ProbeSet) (class int, frac float64) {
+func MajorityClass(s *Set) (class int, frac float64) {
 	counts := map[int]int{}
 	class = -1
 	for _, y := range s.Y {
@@ -276,7 +249,7 @@ func MajorityClass(s *ProbeSet) (class int, frac float64) {
 
 // ClassAccuracy returns the fraction of s's frames whose target is class:
 // the accuracy of always predicting it.
-func ClassAccuracy(s *ProbeSet, class int) float64 {
+func ClassAccuracy(s *Set, class int) float64 {
 	if len(s.Y) == 0 {
 		return 0
 	}
@@ -289,8 +262,8 @@ func ClassAccuracy(s *ProbeSet, class int) float64 {
 	return float64(n) / float64(len(s.Y))
 }
 
-// ProbeResult is what Probe measured.
-type ProbeResult struct {
+// Result is what Probe measured.
+type Result struct {
 	Accuracy      float64 // fraction of test frames whose target the probe predicts
 	TrainAccuracy float64 // the same on the training frames
 	Majority      float64 // test accuracy of always predicting MajorityClass
@@ -299,22 +272,22 @@ type ProbeResult struct {
 	TestFrames    int
 }
 
-// Probe trains a linear probe on train (TrainProbe) and scores it on
+// Probe trains a linear probe on train (Train) and scores it on
 // test, next to the majority-class baseline: always predicting the most
 // common training target.
-func Probe(train, test *ProbeSet, classes int, cfg ProbeConfig, rng *rand.Rand) (ProbeResult, error) {
+func Probe(train, test *Set, classes int, cfg Config, rng *rand.Rand) (Result, error) {
 	if test.Frames() == 0 {
-		return ProbeResult{}, fmt.Errorf("pretrain: probe: no test frames")
+		return Result{}, fmt.Errorf("probe: no test frames")
 	}
 	if test.Dim != train.Dim {
-		return ProbeResult{}, fmt.Errorf("pretrain: probe: test features of dimension %d, training features %d", test.Dim, train.Dim)
+		return Result{}, fmt.Errorf("probe: test features of dimension %d, training features %d", test.Dim, train.Dim)
 	}
-	p, err := TrainProbe(train, classes, cfg, rng)
+	p, err := Train(train, classes, cfg, rng)
 	if err != nil {
-		return ProbeResult{}, err
+		return Result{}, err
 	}
 	maj, _ := MajorityClass(train)
-	return ProbeResult{
+	return Result{
 		Accuracy:      p.Accuracy(test),
 		TrainAccuracy: p.Accuracy(train),
 		Majority:      ClassAccuracy(test, maj),
@@ -324,66 +297,67 @@ func Probe(train, test *ProbeSet, classes int, cfg ProbeConfig, rng *rand.Rand) 
 	}, nil
 }
 
-// ProbeConfig holds the settings of TrainProbe. A zero field means its
-// default; a negative L2 means none.
-type ProbeConfig struct {
-	Epochs    int     // passes over the training frames (10)
-	BatchSize int     // frames per update (256)
-	LR        float64 // Adam's step size, decayed linearly to 0 over the run (0.01)
-	L2        float64 // L2 penalty on the weights (1e-4)
+// Config holds the settings of Train.
+type Config struct {
+	Epochs    int     // passes over the training frames
+	BatchSize int     // frames per update
+	LR        float64 // Adam's step size, decayed linearly to 0 over the run
+	L2        float64 // L2 penalty on the weights; 0 for none
 }
 
-func (c ProbeConfig) withDefaults() ProbeConfig {
-	if c.Epochs == 0 {
-		c.Epochs = 10
+// DefaultConfig returns 10 epochs of 256-frame batches at LR 0.01 with an
+// L2 penalty of 1e-4.
+func DefaultConfig() Config { return Config{Epochs: 10, BatchSize: 256, LR: 0.01, L2: 1e-4} }
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Epochs < 1 || c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("probe: %d epochs of %d-frame batches: want at least 1 of 1", c.Epochs, c.BatchSize))
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 256
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		errs = append(errs, fmt.Errorf("probe: learning rate %g: want a positive number", c.LR))
 	}
-	if c.LR == 0 {
-		c.LR = 0.01
+	if !(c.L2 >= 0) || math.IsInf(c.L2, 0) {
+		errs = append(errs, fmt.Errorf("probe: L2 %g: want 0 (none) or more", c.L2))
 	}
-	switch {
-	case c.L2 == 0:
-		c.L2 = 1e-4
-	case c.L2 < 0:
-		c.L2 = 0
-	}
-	return c
+	return errors.Join(errs...)
 }
 
-// LinearProbe is a trained softmax classifier over standardised features:
+// Linear is a trained softmax classifier over standardised features:
 // class = argmax_k W[k] . ((x - Mean) / Std) + B[k].
-type LinearProbe struct {
+type Linear struct {
 	Dim, Classes int
 	Mean, Std    []float64 // of the training features, per dimension
 	W            []float64 // Classes x Dim, row-major
 	B            []float64 // Classes
 }
 
-// TrainProbe fits a linear probe to the frames of s: features standardised
+// Train fits a linear probe to the frames of s: features standardised
 // by their mean and standard deviation over s, weights from zero, minibatch
 // Adam on the mean cross-entropy plus L2/2 |W|^2, the frames shuffled by
 // rng each epoch. Targets must lie in [0, classes).
-func TrainProbe(s *ProbeSet, classes int, cfg ProbeConfig, rng *rand.Rand) (*LinearProbe, error) {
-	cfg = cfg.withDefaults()
+func Train(s *Set, classes int, cfg Config, rng *rand.Rand) (*Linear, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	switch {
 	case rng == nil:
-		return nil, fmt.Errorf("pretrain: probe: nil random generator")
+		return nil, fmt.Errorf("probe: nil random generator")
 	case s.Frames() == 0 || s.Dim < 1:
-		return nil, fmt.Errorf("pretrain: probe: no training frames")
+		return nil, fmt.Errorf("probe: no training frames")
 	case classes < 1:
-		return nil, fmt.Errorf("pretrain: probe: %d classes", classes)
+		return nil, fmt.Errorf("probe: %d classes", classes)
 	case cfg.Epochs < 1 || cfg.BatchSize < 1 || !(cfg.LR > 0) || math.IsInf(cfg.LR, 0) || math.IsNaN(cfg.L2) || math.IsInf(cfg.L2, 0):
-		return nil, fmt.Errorf("pretrain: probe: bad settings %+v", cfg)
+		return nil, fmt.Errorf("probe: bad settings %+v", cfg)
 	}
 	for i, y := range s.Y {
 		if y < 0 || y >= classes {
-			return nil, fmt.Errorf("pretrain: probe: frame %d has class %d, want 0..%d", i, y, classes-1)
+			return nil, fmt.Errorf("probe: frame %d has class %d, want 0..%d", i, y, classes-1)
 		}
 	}
 	D, K, N := s.Dim, classes, s.Frames()
-	p := &LinearProbe{Dim: D, Classes: K, Mean: make([]float64, D), Std: make([]float64, D),
+	p := &Linear{Dim: D, Classes: K, Mean: make([]float64, D), Std: make([]float64, D),
 		W: make([]float64, K*D), B: make([]float64, K)}
 	p.standardiser(s)
 	x := make([]float64, N*D) // the standardised features
@@ -442,7 +416,7 @@ func TrainProbe(s *ProbeSet, classes int, cfg ProbeConfig, rng *rand.Rand) (*Lin
 
 // standardiser sets Mean and Std from the frames of s; a constant
 // dimension gets Std 1.
-func (p *LinearProbe) standardiser(s *ProbeSet) {
+func (p *Linear) standardiser(s *Set) {
 	D, N := p.Dim, s.Frames()
 	for i := range N {
 		for d, v := range s.X[i*D : (i+1)*D] {
@@ -466,14 +440,14 @@ func (p *LinearProbe) standardiser(s *ProbeSet) {
 	}
 }
 
-func (p *LinearProbe) standardise(dst []float64, x []float32) {
+func (p *Linear) standardise(dst []float64, x []float32) {
 	for d, v := range x {
 		dst[d] = (float64(v) - p.Mean[d]) / p.Std[d]
 	}
 }
 
 // softmax writes the class probabilities of the standardised features x.
-func (p *LinearProbe) softmax(dst, x []float64) {
+func (p *Linear) softmax(dst, x []float64) {
 	D := p.Dim
 	hi := math.Inf(-1)
 	for k := range dst {
@@ -496,7 +470,7 @@ func (p *LinearProbe) softmax(dst, x []float64) {
 
 // Accuracy returns the fraction of s's frames whose target is the probe's
 // most probable class (0 for an empty set). s.Dim must be p.Dim.
-func (p *LinearProbe) Accuracy(s *ProbeSet) float64 {
+func (p *Linear) Accuracy(s *Set) float64 {
 	if s.Frames() == 0 {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package pretrain
+package probe
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/pretrain"
 )
 
 func TestFrameTargets(t *testing.T) {
@@ -50,7 +51,7 @@ func TestMajority(t *testing.T) {
 		{nil, -1, 0},
 	}
 	for _, tt := range tests {
-		class, frac := MajorityClass(&ProbeSet{Y: tt.y})
+		class, frac := MajorityClass(&Set{Y: tt.y})
 		if class != tt.class || frac != tt.frac {
 			t.Errorf("MajorityClass(%v) = %d, %g, want %d, %g", tt.y, class, frac, tt.class, tt.frac)
 		}
@@ -58,12 +59,12 @@ func TestMajority(t *testing.T) {
 	// The baseline predicts the training set's majority class on the test
 	// set: 3 is right on 1 of the 4 test frames, although 1 is the test
 	// set's own majority.
-	train := &ProbeSet{Dim: 1, X: make([]float32, 6), Y: []int{3, 1, 3, 2, 3, 1}}
-	test := &ProbeSet{Dim: 1, X: make([]float32, 4), Y: []int{1, 1, 3, 2}}
+	train := &Set{Dim: 1, X: make([]float32, 6), Y: []int{3, 1, 3, 2, 3, 1}}
+	test := &Set{Dim: 1, X: make([]float32, 4), Y: []int{1, 1, 3, 2}}
 	if got := ClassAccuracy(test, 3); got != 0.25 {
 		t.Errorf("ClassAccuracy = %g, want 0.25", got)
 	}
-	res, err := Probe(train, test, 4, ProbeConfig{Epochs: 1}, rand.New(rand.NewPCG(1, 1)))
+	res, err := Probe(train, test, 4, with(func(c *Config) { c.Epochs = 1 }), rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +78,8 @@ func TestMajority(t *testing.T) {
 // dimension (which standardisation must undo), plus one constant
 // dimension. With spread 0 the labels are random and the features say
 // nothing of them.
-func clusters(rng *rand.Rand, n, K, D int, spread float64, means []float64) *ProbeSet {
-	s := &ProbeSet{}
+func clusters(rng *rand.Rand, n, K, D int, spread float64, means []float64) *Set {
+	s := &Set{}
 	for range n {
 		y := rng.IntN(K)
 		x := make([]float32, D+1)
@@ -117,7 +118,7 @@ func TestTrainProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			train := clusters(rng, 3000, K, D, tt.spread, means)
 			test := clusters(rng, 1000, K, D, tt.spread, means)
-			res, err := Probe(train, test, K+2, ProbeConfig{}, rand.New(rand.NewPCG(4, 5)))
+			res, err := Probe(train, test, K+2, DefaultConfig(), rand.New(rand.NewPCG(4, 5)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +127,7 @@ func TestTrainProbe(t *testing.T) {
 				t.Errorf("accuracy %.3f, want in [%.2f, %.2f]", res.Accuracy, tt.min, tt.max)
 			}
 			// The same seed gives the same probe.
-			again, err := Probe(train, test, K+2, ProbeConfig{}, rand.New(rand.NewPCG(4, 5)))
+			again, err := Probe(train, test, K+2, DefaultConfig(), rand.New(rand.NewPCG(4, 5)))
 			if err != nil || again != res {
 				t.Errorf("rerun: %+v, %v; first run %+v", again, err, res)
 			}
@@ -136,36 +137,36 @@ func TestTrainProbe(t *testing.T) {
 
 func TestTrainProbeErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	good := &ProbeSet{Dim: 2, X: []float32{1, 2, 3, 4}, Y: []int{0, 1}}
+	good := &Set{Dim: 2, X: []float32{1, 2, 3, 4}, Y: []int{0, 1}}
 	tests := []struct {
 		name    string
-		s       *ProbeSet
+		s       *Set
 		classes int
-		cfg     ProbeConfig
+		cfg     Config
 	}{
-		{"empty", &ProbeSet{}, 3, ProbeConfig{}},
-		{"class out of range", good, 1, ProbeConfig{}},
-		{"no classes", good, 0, ProbeConfig{}},
-		{"negative epochs", good, 2, ProbeConfig{Epochs: -1}},
-		{"negative lr", good, 2, ProbeConfig{LR: -1}},
-		{"NaN L2", good, 2, ProbeConfig{L2: math.NaN()}},
+		{"empty", &Set{}, 3, DefaultConfig()},
+		{"class out of range", good, 1, DefaultConfig()},
+		{"no classes", good, 0, DefaultConfig()},
+		{"negative epochs", good, 2, with(func(c *Config) { c.Epochs = -1 })},
+		{"negative lr", good, 2, with(func(c *Config) { c.LR = -1 })},
+		{"NaN L2", good, 2, with(func(c *Config) { c.L2 = math.NaN() })},
 	}
 	for _, tt := range tests {
-		if _, err := TrainProbe(tt.s, tt.classes, tt.cfg, rng); err == nil || !strings.HasPrefix(err.Error(), "pretrain: ") {
+		if _, err := Train(tt.s, tt.classes, tt.cfg, rng); err == nil || !strings.HasPrefix(err.Error(), "probe: ") {
 			t.Errorf("%s: error %v", tt.name, err)
 		}
 	}
-	if _, err := TrainProbe(good, 2, ProbeConfig{}, nil); err == nil {
+	if _, err := Train(good, 2, DefaultConfig(), nil); err == nil {
 		t.Error("nil generator accepted")
 	}
-	other := &ProbeSet{Dim: 3, X: []float32{1, 2, 3}, Y: []int{0}}
-	if _, err := Probe(good, other, 2, ProbeConfig{}, rng); err == nil {
+	other := &Set{Dim: 3, X: []float32{1, 2, 3}, Y: []int{0}}
+	if _, err := Probe(good, other, 2, DefaultConfig(), rng); err == nil {
 		t.Error("test features of another dimension accepted")
 	}
-	if _, err := Probe(good, &ProbeSet{Dim: 2}, 2, ProbeConfig{}, rng); err == nil {
+	if _, err := Probe(good, &Set{Dim: 2}, 2, DefaultConfig(), rng); err == nil {
 		t.Error("an empty test set accepted")
 	}
-	s := &ProbeSet{}
+	s := &Set{}
 	for _, tc := range []struct {
 		feats        []float32
 		frames, dim  int
@@ -257,21 +258,21 @@ func TestProbeTones(t *testing.T) {
 		[2]string{"missing.wav\t16000", "A B"},
 		[2]string{"train000.wav\t25600", "A ? B"}) // unknown symbol
 	testTSV := writeToneCorpus(t, dir, "test", 8, 2)
-	cfg := quickConfig()
+	cfg := smallConfig()
 	cfg.Encoder.ConvDim = 128
-	m, err := New(cfg, rand.New(rand.NewPCG(3, 4)))
+	m, err := pretrain.New(cfg, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var skipped []string
 	var progress int
-	opt := ProbeData{
-		Layer:    LayerZ,
+	opt := Data{
+		Layer:    pretrain.LayerZ,
 		Skip:     func(path string, err error) { skipped = append(skipped, path+": "+err.Error()) },
 		Progress: func(done, total int) { progress = done },
 	}
 	ctx := context.Background()
-	train, err := m.LoadProbeSet(ctx, trainTSV, opt)
+	train, err := Load(ctx, m, trainTSV, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,12 +286,12 @@ func TestProbeTones(t *testing.T) {
 	if train.Frames() != 16*T || train.Dim != m.Config.Encoder.ConvDim {
 		t.Errorf("%d frames of %d, want %d of %d", train.Frames(), train.Dim, 16*T, m.Config.Encoder.ConvDim)
 	}
-	test, err := m.LoadProbeSet(ctx, testTSV, opt)
+	test, err := Load(ctx, m, testTSV, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vocab := dataset.DefaultVocab()
-	res, err := Probe(train, test, vocab.Size(), ProbeConfig{}, rand.New(rand.NewPCG(5, 6)))
+	res, err := Probe(train, test, vocab.Size(), DefaultConfig(), rand.New(rand.NewPCG(5, 6)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,59 +316,23 @@ func TestProbeTones(t *testing.T) {
 
 	// MaxUtts takes the first rows; a cancelled context stops the load.
 	opt.MaxUtts = 3
-	few, err := m.LoadProbeSet(ctx, testTSV, opt)
+	few, err := Load(ctx, m, testTSV, opt)
 	if err != nil || few.Utterances != 3 || few.Frames() != 3*T || !slices.Equal(few.Y, test.Y[:3*T]) {
 		t.Errorf("MaxUtts 3: %v, %+v", err, few)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := m.LoadProbeSet(cancelled, testTSV, opt); err == nil {
+	if _, err := Load(cancelled, m, testTSV, opt); err == nil {
 		t.Error("a cancelled context went unnoticed")
 	}
-	if _, err := m.LoadProbeSet(ctx, filepath.Join(dir, "none.tsv"), opt); err == nil {
+	if _, err := Load(ctx, m, filepath.Join(dir, "none.tsv"), opt); err == nil {
 		t.Error("a missing manifest went unnoticed")
 	}
 	if err := os.Remove(dataset.LabelPath(testTSV, "ltr")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.LoadProbeSet(ctx, testTSV, opt); err == nil || !strings.Contains(err.Error(), "test.ltr") {
+	if _, err := Load(ctx, m, testTSV, opt); err == nil || !strings.Contains(err.Error(), "test.ltr") {
 		t.Errorf("missing labels: error %v", err)
-	}
-}
-
-func TestFreshAndStep(t *testing.T) {
-	cfg := quickConfig()
-	tr, err := NewTrainer(cfg, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Step = 7
-	path := filepath.Join(t.TempDir(), "m.safetensors")
-	if err := tr.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	m, step, err := LoadModelStep(path)
-	if err != nil || step != 7 {
-		t.Fatalf("LoadModelStep: step %d, %v; want 7", step, err)
-	}
-	// Fresh(seed) is NewTrainer's starting point for that seed.
-	for _, seed := range []uint64{11, 12} {
-		f, err := m.Fresh(seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		same := true
-		for i, p := range f.Params() {
-			if !slices.Equal(p.Data, tr.Model.Params()[i].Data) {
-				same = false
-			}
-		}
-		if same != (seed == 11) {
-			t.Errorf("seed %d: weights equal to NewTrainer(cfg, 11)'s: %v", seed, same)
-		}
-	}
-	if _, _, err := LoadModelStep(filepath.Join(t.TempDir(), "none.safetensors")); err == nil {
-		t.Error("a missing checkpoint loaded")
 	}
 }
 
@@ -392,7 +357,7 @@ func TestSpeechSpan(t *testing.T) {
 }
 
 func TestAddTargets(t *testing.T) {
-	var s ProbeSet
+	var s Set
 	feats := []float32{0, 1, 10, 11, 20, 21} // 3 frames x 2
 	if err := s.AddTargets(feats, 3, 2, []int{-1, 4, 2}); err != nil {
 		t.Fatal(err)
@@ -406,4 +371,20 @@ func TestAddTargets(t *testing.T) {
 	if err := s.AddTargets(feats[:3], 1, 3, []int{1}); err == nil {
 		t.Error("a frame of dimension 3 into a set of 2: no error")
 	}
+}
+
+// smallConfig is a small model for the probe tests.
+func smallConfig() pretrain.FullConfig {
+	c := pretrain.TinyConfig()
+	c.Encoder.ConvDim, c.Encoder.Dim, c.Encoder.ContextDilations = 32, 32, []int{1, 2}
+	c.Quantizer.Codes, c.Quantizer.Dim = 8, 16
+	c.Pretrain.FinalDim, c.Pretrain.Negatives = 16, 5
+	return c
+}
+
+// with is DefaultConfig changed by set.
+func with(set func(c *Config)) Config {
+	c := DefaultConfig()
+	set(&c)
+	return c
 }
