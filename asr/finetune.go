@@ -337,17 +337,11 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 // folder, and builds or restores the model, the optimiser and the data.
 func (tr *trainer) setup() error {
 	cfg := tr.cfg
-	removed, err := train.RemoveTemps(cfg.Out)
-	if len(removed) > 0 {
-		cfg.Log.Info("asr: removed the temporary files an interrupted run left", "dir", cfg.Out,
-			"files", len(removed), "bytes", removed.Bytes(), "removed", removed.String())
-	}
-	if err != nil { // housekeeping only: the run can go on
-		cfg.Log.Warn(err.Error())
-	}
+	train.Clean(cfg.Out, cfg.Log)
 	tr.pcg = rand.NewPCG(cfg.Seed, 0xf1e7_0e5a)
 	tr.rng = rand.New(tr.pcg)
 	var ck *nn.Checkpoint
+	var err error
 	if cfg.Resume {
 		ck, err = nn.LoadCheckpoint(train.LastPath(cfg.Out))
 		if err != nil {

@@ -28,18 +28,6 @@ func (s *sliceReader) Read(dst []float32) (int, error) {
 	return n, nil
 }
 
-// normReader normalises the samples of a stream as they are read.
-type normReader struct {
-	s    *audio.Stream
-	norm audio.Norm
-}
-
-func (r *normReader) Read(dst []float32) (int, error) {
-	n, err := r.s.Read(dst)
-	r.norm.Apply(dst[:n])
-	return n, err
-}
-
 // Stream transcribes the WAV stream r (any rate and channel count the audio
 // package reads) and calls emit with each Segment, in order, as soon as it
 // is final; an error from emit stops the work and is returned. r must be
@@ -58,7 +46,7 @@ func (t *Transcriber) Stream(r io.ReadSeeker, emit func(Segment) error) (float64
 		return 0, err
 	}
 	duration := float64(n) / audio.SampleRate
-	return duration, t.run(&normReader{s, norm}, int(n), duration, emit)
+	return duration, t.run(norm.Reader(s), int(n), duration, emit)
 }
 
 // collect returns an emit function that gathers segments into res.

@@ -23,6 +23,22 @@ func (n Norm) Apply(x []float32) {
 	}
 }
 
+// Reader returns a reader of s's samples normalised by n as they are read.
+func (n Norm) Reader(s *Stream) *NormReader { return &NormReader{s: s, n: n} }
+
+// NormReader reads a Stream's samples normalised (Norm.Reader).
+type NormReader struct {
+	s *Stream
+	n Norm
+}
+
+// Read reads up to len(dst) normalised samples, as Stream.Read does.
+func (r *NormReader) Read(dst []float32) (int, error) {
+	n, err := r.s.Read(dst)
+	r.n.Apply(dst[:n])
+	return n, err
+}
+
 // sumOf adds the samples of x to sum, in order.
 func sumOf(sum float64, x []float32) float64 {
 	for _, v := range x {

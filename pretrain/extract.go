@@ -93,7 +93,7 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 	progs := nn.NewCache[int, *layerProgram](2) // by window length: two at most
 	defer progs.Clear()
 	bw := bufio.NewWriter(w)
-	src := &normalizing{s, norm}
+	src := norm.Reader(s)
 	err = encoder.EachWindow(src, n, m.input.Windows(n, win, margin), func(wd encoder.Window, x []float32) error {
 		lp, err := progs.Get(len(x), func() (*layerProgram, error) { return m.layerProgram(len(x), layer) })
 		if err != nil {
@@ -117,18 +117,6 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 		return 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}
 	return F, dim, nil
-}
-
-// normalizing normalises a stream's samples as they are read.
-type normalizing struct {
-	s    *audio.Stream
-	norm audio.Norm
-}
-
-func (r *normalizing) Read(dst []float32) (int, error) {
-	n, err := r.s.Read(dst)
-	r.norm.Apply(dst[:n])
-	return n, err
 }
 
 // layerProgram is a compiled inference graph from one utterance of L

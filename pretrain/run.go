@@ -73,15 +73,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
-	removed, err := train.RemoveTemps(o.Out)
-	if len(removed) > 0 {
-		log.Info("pretrain: removed the temporary files an interrupted run left", "dir", o.Out,
-			"files", len(removed), "bytes", removed.Bytes(), "removed", removed.String())
-	}
-	if err != nil { // housekeeping only: the run can go on
-		log.Warn(err.Error())
-	}
+	train.Clean(o.Out, log)
 	var t *Trainer
+	var err error
 	if o.Resume {
 		if t, err = LoadTrainer(train.LastPath(o.Out)); err != nil {
 			return res, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,4 +110,18 @@ func RemoveTemps(dir string) (Temps, error) {
 		removed = append(removed, TempFile{Name: e.Name(), Size: n})
 	}
 	return removed, errors.Join(errs...)
+}
+
+// Clean removes the temporary files a killed run left in dir, as
+// RemoveTemps does, and logs what it removed. A file it cannot remove is
+// only a warning: the run can go on.
+func Clean(dir string, log *slog.Logger) {
+	removed, err := RemoveTemps(dir)
+	if len(removed) > 0 {
+		log.Info("removed the temporary files an interrupted run left", "dir", dir,
+			"files", len(removed), "bytes", removed.Bytes(), "removed", removed.String())
+	}
+	if err != nil {
+		log.Warn(err.Error())
+	}
 }

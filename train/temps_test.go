@@ -1,6 +1,8 @@
 package train
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,5 +105,28 @@ func TestIsTempMatchesCreateTemp(t *testing.T) {
 		if base := filepath.Base(f.Name()); !isTemp(base) {
 			t.Errorf("%s is not recognised", base)
 		}
+	}
+}
+
+// TestClean: Clean removes the leftovers and logs how many and how large.
+func TestClean(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".checkpoint_last.safetensors.tmp1", ".metrics.jsonl.tmp22"} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 500), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	Clean(dir, slog.New(slog.NewTextHandler(&log, nil)))
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files left", len(entries))
+	}
+	if !strings.Contains(log.String(), "files=2 bytes=1000") {
+		t.Errorf("log: %s", log.String())
+	}
+	log.Reset()
+	Clean(dir, slog.New(slog.NewTextHandler(&log, nil)))
+	if log.Len() != 0 {
+		t.Errorf("nothing to remove, yet the log says %s", log.String())
 	}
 }
