@@ -22,12 +22,14 @@ func TestConv1dGrad(t *testing.T) {
 		{2, 4, 3, 7, 1, ConvOpts{}, true},                                      // pointwise (Linear)
 		{1, 2, 2, 5, 4, ConvOpts{Stride: 2, PadLeft: 3, PadRight: 1}, true},
 		{2, 2, 3, 3, 3, ConvOpts{Dilation: 2, PadLeft: 2, PadRight: 2}, true}, // kernel wider than input
+		{2, 4, 6, 9, 3, ConvOpts{Groups: 2, PadLeft: 2, PadRight: 1}, true},    // grouped (positional conv)
+		{1, 6, 3, 8, 4, ConvOpts{Groups: 3, PadLeft: 2, PadRight: 1}, false},
 	}
 	for i, tc := range tests {
 		t.Run(fmt.Sprintf("%d:%+v", i, tc), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 5))
 			x := randParam(rng, "x", tc.B, tc.Cin, tc.T)
-			w := randParam(rng, "w", tc.Cout, tc.Cin, tc.K)
+			w := randParam(rng, "w", tc.Cout, tc.Cin/max(tc.o.Groups, 1), tc.K)
 			b := randParam(rng, "b", tc.Cout)
 			checkGrad(t, func(g *Graph) *Node {
 				var bn *Node

@@ -1,0 +1,192 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// bruteAttention is the attention of one sample in float64, written out.
+func bruteAttention(q, k, v, mask []float64, D, T, heads int) []float64 {
+	dh := D / heads
+	out := make([]float64, D*T)
+	for h := range heads {
+		for t := range T {
+			w := make([]float64, T)
+			mx := math.Inf(-1)
+			for s := range T {
+				if mask != nil && mask[s] == 0 {
+					continue
+				}
+				var dot float64
+				for j := range dh {
+					dot += q[(h*dh+j)*T+t] * k[(h*dh+j)*T+s]
+				}
+				w[s] = dot / math.Sqrt(float64(dh))
+				mx = max(mx, w[s])
+			}
+			var sum float64
+			for s := range T {
+				if mask != nil && mask[s] == 0 {
+					w[s] = 0
+					continue
+				}
+				w[s] = math.Exp(w[s] - mx)
+				sum += w[s]
+			}
+			for j := range dh {
+				var o float64
+				for s := range T {
+					if sum > 0 {
+						o += w[s] / sum * v[(h*dh+j)*T+s]
+					}
+				}
+				out[(h*dh+j)*T+t] = o
+			}
+		}
+	}
+	return out
+}
+
+// TestAttention: the float32 op equals the written-out attention, padded
+// keys take no weight (a sample's padded frames change none of its real
+// frames' outputs), and a query with no key gets 0.
+func TestAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const B, D, T, heads = 2, 8, 7, 2
+	data := func() []float32 {
+		x := make([]float32, B*D*T)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	q, k, v := data(), data(), data()
+	mask := make([]float32, B*T)
+	for s := range T {
+		mask[s] = 1 // sample 0: all frames
+	}
+	for s := range 4 {
+		mask[T+s] = 1 // sample 1: 4 real frames, 3 padded
+	}
+	g := NewGraph()
+	qn, kn, vn, mn := g.Input("q", B, D, T), g.Input("k", B, D, T), g.Input("v", B, D, T), g.Input("m", B, 1, T)
+	out := g.Attention(qn, kn, vn, mn, heads)
+	prog, err := g.Compile(nil, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog.Set(qn, q)
+	prog.Set(kn, k)
+	prog.Set(vn, v)
+	prog.Set(mn, mask)
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := prog.Value(out)
+	f64 := func(x []float32) []float64 {
+		y := make([]float64, len(x))
+		for i, v := range x {
+			y[i] = float64(v)
+		}
+		return y
+	}
+	for b := range B {
+		o := b * D * T
+		want := bruteAttention(f64(q[o:o+D*T]), f64(k[o:o+D*T]), f64(v[o:o+D*T]), f64(mask[b*T:(b+1)*T]), D, T, heads)
+		for i, w := range want {
+			if d := math.Abs(float64(got[o+i]) - w); d > 1e-5 {
+				t.Fatalf("sample %d value %d: %g, want %g", b, i, got[o+i], w)
+			}
+		}
+	}
+	// Changing sample 1's padded frames changes none of its real outputs.
+	before := append([]float32(nil), got...)
+	for j := range D {
+		for s := 4; s < T; s++ {
+			k[(D+j)*T+s], v[(D+j)*T+s] = 100, -100
+		}
+	}
+	prog.Set(kn, k)
+	prog.Set(vn, v)
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got = prog.Value(out)
+	for j := range D {
+		for t0 := range 4 {
+			if i := (D+j)*T + t0; got[i] != before[i] {
+				t.Fatalf("padded keys changed output %d: %g, was %g", i, got[i], before[i])
+			}
+		}
+	}
+	// No key at all: zeros.
+	clear(mask)
+	prog.Set(mn, mask)
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range prog.Value(out) {
+		if x != 0 {
+			t.Fatalf("output %d is %g with every key masked", i, x)
+		}
+	}
+}
+
+func TestAttentionGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const B, D, T, heads = 2, 6, 5, 3
+	q, k, v := randParam(rng, "q", B, D, T), randParam(rng, "k", B, D, T), randParam(rng, "v", B, D, T)
+	t.Run("unmasked", func(t *testing.T) {
+		checkGrad(t, func(g *Graph) *Node { return g.Attention(g.Param(q), g.Param(k), g.Param(v), nil, heads) }, q, k, v)
+	})
+	t.Run("masked", func(t *testing.T) {
+		checkGrad(t, func(g *Graph) *Node {
+			// The mask is a frozen param: sample 1 has 3 real frames.
+			mp := NewParam("mask", B, 1, T)
+			mp.Frozen = true
+			for s := range T {
+				mp.Data[s] = 1
+			}
+			for s := range 3 {
+				mp.Data[T+s] = 1
+			}
+			return g.Attention(g.Param(q), g.Param(k), g.Param(v), g.Param(mp), heads)
+		}, q, k, v)
+	})
+}
+
+func TestWeightNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	v := randParam(rng, "v", 4, 3, 5)
+	gain := randParam(rng, "g", 1, 1, 5)
+	checkGrad(t, func(g *Graph) *Node { return g.WeightNorm(g.Param(v), g.Param(gain)) }, v, gain)
+	// Through a grouped convolution, as the positional convolution uses it.
+	x := randParam(rng, "x", 2, 6, 9)
+	wv := randParam(rng, "wv", 6, 3, 4)
+	wg := randParam(rng, "wg", 1, 1, 4)
+	checkGrad(t, func(g *Graph) *Node {
+		w := g.WeightNorm(g.Param(wv), g.Param(wg))
+		return g.GELU(g.Conv1d(g.Param(x), w, nil, ConvOpts{Groups: 2, PadLeft: 2, PadRight: 1}))
+	}, x, wv, wg)
+	// Each kernel position's slice has norm |gain|.
+	g := NewGraph()
+	w := g.WeightNorm(g.Param(v), g.Param(gain))
+	prog, err := g.Compile(nil, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	out := prog.Value(w)
+	for kk := range 5 {
+		var n float64
+		for i := kk; i < len(out); i += 5 {
+			n += float64(out[i]) * float64(out[i])
+		}
+		if d := math.Abs(math.Sqrt(n) - math.Abs(float64(gain.Data[kk]))); d > 1e-5 {
+			t.Errorf("k=%d: norm %g, gain %g", kk, math.Sqrt(n), gain.Data[kk])
+		}
+	}
+}
