@@ -22,7 +22,7 @@ func TestConv1dGrad(t *testing.T) {
 		{2, 4, 3, 7, 1, ConvOpts{}, true},                                      // pointwise (Linear)
 		{1, 2, 2, 5, 4, ConvOpts{Stride: 2, PadLeft: 3, PadRight: 1}, true},
 		{2, 2, 3, 3, 3, ConvOpts{Dilation: 2, PadLeft: 2, PadRight: 2}, true}, // kernel wider than input
-		{2, 4, 6, 9, 3, ConvOpts{Groups: 2, PadLeft: 2, PadRight: 1}, true},    // grouped (positional conv)
+		{2, 4, 6, 9, 3, ConvOpts{Groups: 2, PadLeft: 2, PadRight: 1}, true},   // grouped (positional conv)
 		{1, 6, 3, 8, 4, ConvOpts{Groups: 3, PadLeft: 2, PadRight: 1}, false},
 	}
 	for i, tc := range tests {
