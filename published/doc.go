@@ -1,0 +1,11 @@
+// Package published loads the wav2vec 2.0 and HuBERT models people
+// publish: Hugging Face model folders (config.json, model.safetensors,
+// vocab.json, preprocessor_config.json) of the Wav2Vec2ForCTC,
+// Wav2Vec2Model, HubertForCTC and HubertModel architectures, into an
+// encoder.Transformer and a CTC head. A file's config is checked against
+// its tensors before anything is allocated; a missing tensor is an error
+// naming it, and tensors the model does not use are listed in
+// Model.Unused. The tests compare every stage with torchaudio's outputs on
+// the tiny random models that tools/reference/w2v2_fixtures.py writes into
+// testdata.
+package published

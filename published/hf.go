@@ -1,0 +1,262 @@
+package published
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+// Model is a published wav2vec 2.0 or HuBERT model: the transformer body,
+// and for the CTC models the head and its vocabulary.
+type Model struct {
+	// Arch is the Hugging Face architecture: Wav2Vec2ForCTC, Wav2Vec2Model,
+	// HubertForCTC or HubertModel.
+	Arch string
+	Body *encoder.Transformer
+	// HeadW [V, Dim] and HeadB [V] are the CTC head (lm_head), nil for a
+	// model without one.
+	HeadW, HeadB *nn.Param
+	// Vocab spells each of the head's outputs (vocab.json's tokens by
+	// id); Blank is the CTC blank (the pad token) and Delimiter the word
+	// delimiter "|" (-1 when the vocabulary has none).
+	Vocab            []string
+	Blank, Delimiter int
+	// Normalize says that the input is normalised to zero mean and unit
+	// variance per utterance (preprocessor_config.json's do_normalize).
+	Normalize bool
+	// Unused lists the file's tensors that the model does not use (a
+	// quantizer's, a stray mask vector), which loading ignores.
+	Unused []string
+}
+
+// hfConfig is what config.json says beyond the transformer's architecture.
+type hfConfig struct {
+	encoder.TransformerConfig
+	Architectures     []string `json:"architectures"`
+	ModelType         string   `json:"model_type"`
+	VocabSize         int      `json:"vocab_size"`
+	PadTokenID        *int     `json:"pad_token_id"`
+	FeatProjLayerNorm *bool    `json:"feat_proj_layer_norm"`
+	FeatExtractAct    string   `json:"feat_extract_activation"`
+	HiddenAct         string   `json:"hidden_act"`
+	PositionEmbedding string   `json:"position_embeddings_type"`
+}
+
+// maxConfigBytes bounds the JSON files read: the hub's are a few kB.
+const maxConfigBytes = 1 << 20
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if info.Size() > maxConfigBytes {
+		return fmt.Errorf("published: %s: %d bytes, more than a config holds", path, info.Size())
+	}
+	if err := json.NewDecoder(f).Decode(v); err != nil {
+		return fmt.Errorf("published: %s: %w", path, err)
+	}
+	return nil
+}
+
+// prefixes are the architectures' prefixes of the body's tensors.
+var prefixes = map[string]string{
+	"Wav2Vec2ForCTC": "wav2vec2.", "Wav2Vec2Model": "", "Wav2Vec2ForPreTraining": "wav2vec2.",
+	"HubertForCTC": "hubert.", "HubertModel": "",
+}
+
+// LoadHF reads a Hugging Face model folder: config.json,
+// model.safetensors, vocab.json for a CTC model, and
+// preprocessor_config.json if present. The config is checked against the
+// tensors before the model is built; a tensor the model needs and the file
+// lacks is an error naming it.
+func LoadHF(dir string) (*Model, error) {
+	var cfg hfConfig
+	cfg.Eps = 1e-5 // transformers' default layer_norm_eps
+	if err := readJSON(filepath.Join(dir, "config.json"), &cfg); err != nil {
+		return nil, err
+	}
+	arch, err := cfg.arch(dir)
+	if err != nil {
+		return nil, err
+	}
+	tc := cfg.TransformerConfig
+	tc.NoFeatureProjNorm = cfg.FeatProjLayerNorm != nil && !*cfg.FeatProjLayerNorm
+	if err := tc.Validate(); err != nil {
+		return nil, fmt.Errorf("published: %s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	weights := filepath.Join(dir, "model.safetensors")
+	if _, err := os.Stat(weights); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, "pytorch_model.bin")); err == nil {
+			return nil, fmt.Errorf("published: %s: only pytorch_model.bin, which this version does not read yet; convert it to model.safetensors", dir)
+		}
+		return nil, fmt.Errorf("published: %s: no model.safetensors", dir)
+	}
+	ck, err := nn.LoadCheckpoint(weights)
+	if err != nil {
+		return nil, err
+	}
+	ck, unused := renameHF(ck, prefixes[arch])
+	head := strings.HasSuffix(arch, "ForCTC")
+	want := tc.ParamShapes()
+	want = slices.DeleteFunc(want, func(p nn.ParamShape) bool { // absent from some files, unused at inference
+		return p.Name == "masked_spec_embed" && ck.Tensors[p.Name].Shape == nil
+	})
+	if head {
+		v := nn.Dim{Size: cfg.VocabSize, Field: "vocab_size"}
+		dim := nn.Dim{Size: tc.Dim, Field: "hidden_size"}
+		want = append(want, nn.ParamShape{Name: "lm_head.weight", Dims: []nn.Dim{v, dim}},
+			nn.ParamShape{Name: "lm_head.bias", Dims: []nn.Dim{v}})
+	}
+	if err := ck.CheckShapes(want); err != nil {
+		return nil, fmt.Errorf("published: %w", err)
+	}
+	body, err := encoder.NewTransformer(tc, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Arch: arch, Body: body, Blank: -1, Delimiter: -1}
+	params := slices.Clone(body.Params())
+	if _, ok := ck.Tensors["masked_spec_embed"]; !ok {
+		params = slices.DeleteFunc(params, func(p *nn.Param) bool { return p.Name == "masked_spec_embed" })
+	}
+	if head {
+		m.HeadW = nn.NewParam("lm_head.weight", cfg.VocabSize, tc.Dim)
+		m.HeadB = nn.NewParam("lm_head.bias", cfg.VocabSize)
+		params = append(params, m.HeadW, m.HeadB)
+	}
+	wanted := map[string]bool{}
+	for _, p := range params {
+		wanted[p.Name] = true
+	}
+	for name := range ck.Tensors {
+		if !wanted[name] {
+			unused = append(unused, name)
+		}
+	}
+	sort.Strings(unused)
+	m.Unused = unused
+	if err := ck.LoadInto(params, false); err != nil {
+		return nil, err
+	}
+	if head {
+		if err := m.readVocab(filepath.Join(dir, "vocab.json"), cfg); err != nil {
+			return nil, err
+		}
+	}
+	var pre struct {
+		DoNormalize  *bool `json:"do_normalize"`
+		SamplingRate int   `json:"sampling_rate"`
+	}
+	pp := filepath.Join(dir, "preprocessor_config.json")
+	switch err := readJSON(pp, &pre); {
+	case errors.Is(err, fs.ErrNotExist):
+		m.Normalize = true // the feature extractor's default
+	case err != nil:
+		return nil, err
+	default:
+		m.Normalize = pre.DoNormalize == nil || *pre.DoNormalize
+		if pre.SamplingRate != 0 && pre.SamplingRate != 16000 {
+			return nil, fmt.Errorf("published: %s: sampling_rate %d: this version reads 16 kHz models", pp, pre.SamplingRate)
+		}
+	}
+	return m, nil
+}
+
+// arch returns the model's architecture, checking what this version runs.
+func (c hfConfig) arch(dir string) (string, error) {
+	path := filepath.Join(dir, "config.json")
+	if len(c.Architectures) != 1 {
+		return "", fmt.Errorf("published: %s: architectures %q: want one", path, c.Architectures)
+	}
+	a := c.Architectures[0]
+	if _, ok := prefixes[a]; !ok || a == "Wav2Vec2ForPreTraining" {
+		return "", fmt.Errorf("published: %s: architecture %s: this version runs Wav2Vec2ForCTC, Wav2Vec2Model, HubertForCTC and HubertModel", path, a)
+	}
+	if c.FeatExtractAct != "" && c.FeatExtractAct != "gelu" || c.HiddenAct != "" && c.HiddenAct != "gelu" {
+		return "", fmt.Errorf("published: %s: activations %q and %q: this version runs gelu", path, c.FeatExtractAct, c.HiddenAct)
+	}
+	if c.PositionEmbedding != "" {
+		return "", fmt.Errorf("published: %s: position_embeddings_type %q (a conformer): not supported", path, c.PositionEmbedding)
+	}
+	return a, nil
+}
+
+// renameHF returns ck with the tensors named as encoder.Transformer names
+// them: the architecture's prefix removed, and the weight norm's newer
+// spelling (parametrizations.weight.original0/1) read as weight_g/weight_v.
+// Tensors outside the model's names are returned apart.
+func renameHF(ck *nn.Checkpoint, prefix string) (*nn.Checkpoint, []string) {
+	out := &nn.Checkpoint{Path: ck.Path, Meta: ck.Meta, Tensors: map[string]nn.SavedTensor{}}
+	var other []string
+	for name, t := range ck.Tensors {
+		n := name
+		switch {
+		case strings.HasPrefix(n, "lm_head."):
+		case strings.HasPrefix(n, prefix):
+			n = strings.TrimPrefix(n, prefix)
+			n = strings.Replace(n, "conv.parametrizations.weight.original0", "conv.weight_g", 1)
+			n = strings.Replace(n, "conv.parametrizations.weight.original1", "conv.weight_v", 1)
+		default:
+			other = append(other, name)
+			continue
+		}
+		out.Tensors[n] = t
+	}
+	return out, other
+}
+
+// readVocab reads vocab.json: token -> id, every id of the head once.
+func (m *Model) readVocab(path string, cfg hfConfig) error {
+	var v map[string]int
+	if err := readJSON(path, &v); err != nil {
+		return err
+	}
+	V := cfg.VocabSize
+	m.Vocab = make([]string, V)
+	seen := make([]bool, V)
+	for tok, id := range v {
+		if id < 0 || id >= V || seen[id] {
+			return fmt.Errorf("published: %s: token %q has id %d: want each of 0..%d once", path, tok, id, V-1)
+		}
+		seen[id] = true
+		m.Vocab[id] = tok
+	}
+	for id, ok := range seen {
+		if !ok {
+			return fmt.Errorf("published: %s: no token for id %d of the %d outputs", path, id, V)
+		}
+	}
+	m.Blank = 0
+	if cfg.PadTokenID != nil {
+		m.Blank = *cfg.PadTokenID
+	}
+	if m.Blank < 0 || m.Blank >= V {
+		return fmt.Errorf("published: %s: pad_token_id %d outside the %d outputs", path, m.Blank, V)
+	}
+	m.Delimiter = slices.Index(m.Vocab, "|")
+	return nil
+}
+
+// Logits adds the CTC head to a graph: out [B, Dim, T] -> [B, V, T]. The
+// model must have a head.
+func (m *Model) Logits(g *nn.Graph, out *nn.Node) *nn.Node {
+	V, D := m.HeadW.Shape[0], m.HeadW.Shape[1]
+	return g.Conv1d(out, g.Reshape(g.Param(m.HeadW), V, D, 1), g.Param(m.HeadB), nn.ConvOpts{})
+}
