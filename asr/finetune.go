@@ -354,6 +354,9 @@ func (tr *trainer) setup() error {
 	if err != nil {
 		return err
 	}
+	if tr.m.Transformer != nil {
+		return fmt.Errorf("asr: fine-tuning a transformer model is not supported yet")
+	}
 	if cfg.afterInit != nil {
 		cfg.afterInit(tr.m)
 	}

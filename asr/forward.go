@@ -93,14 +93,21 @@ func (m *Model) build(key graphKey, in *batchInput, seed uint64) (*program, erro
 	pr := &program{}
 	pr.x = g.Input("input", in.shape...)
 	pr.valid = g.Input("valid", in.B, 1, in.T)
-	feats := m.Encoder.Features(g, pr.x)
-	_, proj := m.Encoder.Embed(g, feats)
-	if key.train {
-		pr.msk = g.Input("mask", in.B, 1, in.T)
-		proj = m.Encoder.Mask(g, proj, pr.msk)
+	switch {
+	case m.Transformer != nil && key.train:
+		return nil, fmt.Errorf("asr: training a transformer model is not supported yet")
+	case m.Transformer != nil:
+		pr.logits = m.buildTransformer(g, pr.x, pr.valid)
+	default:
+		feats := m.Encoder.Features(g, pr.x)
+		_, proj := m.Encoder.Embed(g, feats)
+		if key.train {
+			pr.msk = g.Input("mask", in.B, 1, in.T)
+			proj = m.Encoder.Mask(g, proj, pr.msk)
+		}
+		c := m.Encoder.Context(g, proj, pr.valid)
+		pr.logits = g.Conv1d(c, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
 	}
-	c := m.Encoder.Context(g, proj, pr.valid)
-	pr.logits = g.Conv1d(c, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
 	var loss *nn.Node
 	if key.train {
 		loss, pr.ctc = g.CTC(pr.logits, nn.CTCConfig{Blank: m.Vocab.Blank(), ZeroInfinity: true}, nn.CTCMean)
@@ -155,7 +162,23 @@ func logProbsOf(logits []float32, B, V, T, b, frames int) []float32 {
 // forward runs the inference program for rows (normalised samples) and
 // returns each row's frames x V log-probabilities.
 func (m *Model) forward(c *progCache, rows [][]float32) ([][]float32, error) {
-	in, err := m.prepare(rows, bucketSamples)
+	bucket := bucketSamples
+	if !m.exactPadding() {
+		// Padding would change the normalisation: each row alone, unpadded.
+		if len(rows) > 1 {
+			out := make([][]float32, len(rows))
+			for i, r := range rows {
+				lp, err := m.forward(c, [][]float32{r})
+				if err != nil {
+					return nil, err
+				}
+				out[i] = lp[0]
+			}
+			return out, nil
+		}
+		bucket = 0
+	}
+	in, err := m.prepare(rows, bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,13 @@ type ModelConfig struct {
 	Encoder encoder.Config `json:"encoder"`
 	Vocab   []string       `json:"vocab"`
 	Init    string         `json:"init"`
+	// Transformer, when set, is the body instead of Encoder: a wav2vec 2.0
+	// transformer model (a published one, FromPublished).
+	Transformer *encoder.TransformerConfig `json:"transformer,omitempty"`
+	// NoNormalize feeds the samples as they are instead of normalising
+	// each input to zero mean and unit variance (published models whose
+	// preprocessor says do_normalize false).
+	NoNormalize bool `json:"no_normalize,omitempty"`
 }
 
 // Model is a CTC recogniser: the encoder (feature encoder and context
@@ -56,10 +63,12 @@ type ModelConfig struct {
 // during inference and may then be shared by goroutines.
 type Model struct {
 	Config  ModelConfig
-	Encoder *encoder.Model
-	Vocab   *dataset.Vocab
-	HeadW   *nn.Param // asr.head.weight [V, Dim, 1]
-	HeadB   *nn.Param // asr.head.bias [V]
+	Encoder *encoder.Model // the convolutional body, or nil with Transformer
+	// Transformer is the body of a transformer model, nil otherwise.
+	Transformer *encoder.Transformer
+	Vocab       *dataset.Vocab
+	HeadW       *nn.Param // asr.head.weight [V, Dim, 1]
+	HeadB       *nn.Param // asr.head.bias [V]
 
 	boundary int            // index of "|"
 	symbols  []string       // spelling of each index ("" for the blank)
@@ -225,14 +234,20 @@ func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
 	}
-	// The weights are overwritten: any seed will do.
-	enc, err := encoder.New(conf.Encoder, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
-	}
-	m, err := assemble(enc, vocab, conf.Init)
-	if err != nil {
-		return nil, fmt.Errorf("%w (in %s)", err, ck.Path)
+	var m *Model
+	if conf.Transformer != nil {
+		if m, err = fromTransformerCheckpoint(ck, conf, vocab); err != nil {
+			return nil, err
+		}
+	} else {
+		// The weights are overwritten: any seed will do.
+		enc, err := encoder.New(conf.Encoder, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
+		}
+		if m, err = assemble(enc, vocab, conf.Init); err != nil {
+			return nil, fmt.Errorf("%w (in %s)", err, ck.Path)
+		}
 	}
 	if err := ck.LoadInto(m.Params(), false); err != nil {
 		return nil, fmt.Errorf("asr: %w", err)
@@ -255,9 +270,11 @@ const maxVocab = 1 << 16
 
 // checkpointConfig is ModelConfig with the vocabulary left undecoded.
 type checkpointConfig struct {
-	Encoder encoder.Config  `json:"encoder"`
-	Vocab   json.RawMessage `json:"vocab"`
-	Init    string          `json:"init"`
+	Encoder     encoder.Config             `json:"encoder"`
+	Vocab       json.RawMessage            `json:"vocab"`
+	Init        string                     `json:"init"`
+	Transformer *encoder.TransformerConfig `json:"transformer"`
+	NoNormalize bool                       `json:"no_normalize"`
 }
 
 // readConfig decodes a checkpoint's config, counting the symbols of its
@@ -268,7 +285,7 @@ func readConfig(ck *nn.Checkpoint) (ModelConfig, error) {
 	if err := ck.MetaJSON(nn.MetaConfig, &raw); err != nil {
 		return ModelConfig{}, fmt.Errorf("asr: %w", err)
 	}
-	conf := ModelConfig{Encoder: raw.Encoder, Init: raw.Init}
+	conf := ModelConfig{Encoder: raw.Encoder, Init: raw.Init, Transformer: raw.Transformer, NoNormalize: raw.NoNormalize}
 	if len(raw.Vocab) == 0 || string(raw.Vocab) == "null" {
 		return conf, nil
 	}
@@ -298,7 +315,13 @@ func readConfig(ck *nn.Checkpoint) (ModelConfig, error) {
 // model built to its claims.
 func checkConfig(ck *nn.Checkpoint, conf ModelConfig, head bool) error {
 	var errs []error
-	if err := conf.Encoder.Validate(); err != nil {
+	if conf.Transformer != nil {
+		if err := conf.Transformer.Validate(); err != nil {
+			errs = append(errs, err)
+		} else if !head {
+			errs = append(errs, errors.New("a transformer body without a head"))
+		}
+	} else if err := conf.Encoder.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	switch conf.Init {
@@ -308,6 +331,13 @@ func checkConfig(ck *nn.Checkpoint, conf ModelConfig, head bool) error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("asr: %s: config: %w", ck.Path, errors.Join(errs...))
+	}
+	if conf.Transformer != nil {
+		want, own := transformerShapes(conf)
+		if err := ck.CheckShapes(want, own...); err != nil {
+			return fmt.Errorf("asr: %w", err)
+		}
+		return nil
 	}
 	want := conf.Encoder.ParamShapes()
 	own := []string{"encoder."}
@@ -347,8 +377,11 @@ func (m *Model) Save(path string) error {
 	return nil
 }
 
-// Params returns every parameter: the encoder's, then the head's.
+// Params returns every parameter: the body's, then the head's.
 func (m *Model) Params() []*nn.Param {
+	if m.Transformer != nil {
+		return append(slices.Clone(m.Transformer.Params()), m.HeadW, m.HeadB)
+	}
 	return append(slices.Clone(m.Encoder.Params()), m.HeadW, m.HeadB)
 }
 

@@ -293,7 +293,7 @@ func TestPaddingInvariance(t *testing.T) {
 					t.Fatal(err)
 				}
 				c := tr.cache()
-				lps, err := m.forward(c, [][]float32{normalized(inputs[0]), normalized(inputs[1]), normalized(inputs[2])})
+				lps, err := m.forward(c, [][]float32{m.normalized(inputs[0]), m.normalized(inputs[1]), m.normalized(inputs[2])})
 				tr.release(c)
 				if err != nil {
 					t.Fatal(err)

@@ -41,6 +41,9 @@ func (t *Transcriber) Stream(r io.ReadSeeker, emit func(Segment) error) (float64
 	if err != nil {
 		return 0, err
 	}
+	if t.m.Config.NoNormalize {
+		norm = audio.Norm{Scale: 1}
+	}
 	s, err := audio.NewStream(r)
 	if err != nil {
 		return 0, err

@@ -133,11 +133,20 @@ func (t *Transcriber) release(c *progCache) {
 	c.Clear()
 }
 
-// normalized returns a zero-mean, unit-variance copy of samples.
-func normalized(samples []float32) []float32 {
+// normalized returns a copy of samples normalised as the model reads them.
+func (m *Model) normalized(samples []float32) []float32 {
 	x := slices.Clone(samples)
-	audio.Normalize(x)
+	m.normalize(x)
 	return x
+}
+
+// normalize scales x in place to zero mean and unit variance, unless the
+// model reads its input as it is (a published model whose preprocessor
+// config says do_normalize false).
+func (m *Model) normalize(x []float32) {
+	if !m.Config.NoNormalize {
+		audio.Normalize(x)
+	}
 }
 
 // LogProbs returns the network's per-frame log probabilities for samples
@@ -148,7 +157,7 @@ func (t *Transcriber) LogProbs(samples []float32) (lp []float32, frames int, err
 	if err := t.m.checkLength(len(samples)); err != nil {
 		return nil, 0, err
 	}
-	return t.logProbs(normalized(samples))
+	return t.logProbs(t.m.normalized(samples))
 }
 
 // logProbs is LogProbs of samples already normalised.
@@ -212,7 +221,7 @@ func (t *Transcriber) Transcribe(samples []float32) (Result, error) {
 	if err := t.m.checkLength(len(samples)); err != nil {
 		return Result{}, err
 	}
-	if err := t.run(&sliceReader{normalized(samples)}, len(samples), duration, collect(&res)); err != nil {
+	if err := t.run(&sliceReader{t.m.normalized(samples)}, len(samples), duration, collect(&res)); err != nil {
 		return Result{}, err
 	}
 	return res, nil
@@ -238,7 +247,7 @@ func (t *Transcriber) TranscribeReader(r io.Reader) (Result, error) {
 		return Result{}, err
 	}
 	duration := float64(len(x)) / audio.SampleRate
-	audio.Normalize(x) // the samples are ours: no copy
+	t.m.normalize(x) // the samples are ours: no copy
 	res := Result{Duration: duration}
 	if err := t.run(&sliceReader{x}, len(x), duration, collect(&res)); err != nil {
 		return Result{}, err
@@ -258,7 +267,7 @@ func (t *Transcriber) TranscribeBatch(inputs [][]float32) ([]Result, error) {
 		if f := t.m.Frames(len(x)); f > t.win {
 			return nil, fmt.Errorf("asr: input %d has %d frames, more than one window of %d: use Transcribe", i, f, t.win)
 		}
-		rows[i] = normalized(x)
+		rows[i] = t.m.normalized(x)
 	}
 	c := t.cache()
 	defer t.release(c)

@@ -12,7 +12,12 @@ func (m *Model) windowFrames(windowSec, overlapSec float64) (win, margin int, er
 	fs := m.FrameSeconds()
 	win = int(math.Round(windowSec / fs))
 	margin = int(math.Round(overlapSec / 2 / fs))
-	reach := m.Encoder.Config.Reach()
+	var reach int
+	if m.Transformer != nil {
+		reach = transformerReach(m.Transformer.Config)
+	} else {
+		reach = m.Encoder.Config.Reach()
+	}
 	switch {
 	case margin < reach:
 		return 0, 0, fmt.Errorf("%w: an overlap of %g s leaves %d frames on each side of a seam; the model's context network reaches %d frames (%.2f s): use an overlap of at least %.2f s",

@@ -11,7 +11,7 @@ import (
 
 func runEval(e *env, args []string) int {
 	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE|default] [--lm-weight a] [--word-score b] [--lexicon FILE|default]")
-	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune) (required)")
+	model := fs.String("model", "", "recogniser: "+modelHelp+" (required)")
 	data := fs.String("data", "", "manifest (.tsv) with NAME.wrd and/or NAME.ltr beside it (required)")
 	asJSON := fs.Bool("json", false, `print one JSON object: {"wer", "cer", "utterances", "audio_seconds", "rtf", "word_errors", "char_errors", "too_short"}`)
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
@@ -31,7 +31,7 @@ func runEval(e *env, args []string) int {
 	case fs.NArg() > 0:
 		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	m, err := asr.Load(*model)
+	m, err := loadModel(*model)
 	if err != nil {
 		return fail(e, err)
 	}

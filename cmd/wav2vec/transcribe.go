@@ -17,6 +17,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/asr/lm"
+	"github.com/wav2vec-go/wav2vec/published"
 )
 
 // decodeFlags are the decoding flags of transcribe and eval.
@@ -116,7 +117,9 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 	return asr.NewTranscriber(m, opt)
 }
 
-// loadModel reads a fine-tuned model, or the embedded default one for "".
+// loadModel reads a recogniser: the embedded default model for "", a
+// published model for a Hugging Face folder or hf:OWNER/NAME (from the
+// Hugging Face cache), else a checkpoint of wav2vec finetune.
 func loadModel(path string) (*asr.Model, error) {
 	if path == "" {
 		m, err := defaultmodel.Model()
@@ -125,12 +128,34 @@ func loadModel(path string) (*asr.Model, error) {
 		}
 		return m, err
 	}
+	dir := ""
+	if name, ok := strings.CutPrefix(path, "hf:"); ok {
+		var err error
+		if dir, err = published.ResolveCached(name); err != nil {
+			return nil, err
+		}
+	} else if info, err := os.Stat(path); err == nil && info.IsDir() {
+		dir = path
+	}
+	if dir != "" {
+		pm, err := published.LoadHF(dir)
+		if err != nil {
+			return nil, err
+		}
+		return asr.FromPublished(pm)
+	}
+	if strings.HasSuffix(path, ".pt") {
+		return nil, fmt.Errorf("%s: fairseq .pt files are not read yet: give a Hugging Face model folder", path)
+	}
 	return asr.Load(path)
 }
 
+// modelHelp describes what --model takes.
+const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors, vocab.json), or hf:OWNER/NAME from the Hugging Face cache"
+
 func runTranscribe(e *env, args []string) int {
 	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
-	model := fs.String("model", "", "fine-tuned model (a checkpoint of wav2vec finetune); default: the model embedded in the binary")
+	model := fs.String("model", "", "recogniser: "+modelHelp+"; default: the model embedded in the binary")
 	format := fs.String("format", "txt", "output: txt (one line per file, NAME<TAB>TEXT when there are several), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues; several files need --output-dir); a file that fails gets only its error line on stderr")
 	outDir := fs.String("output-dir", "", "write each file's transcript to DIR/NAME.FORMAT (NAME: the file's name without its extension; stdin for -) instead of stdout")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")

@@ -16,6 +16,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/published"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -401,5 +402,71 @@ func TestTranscribeSubtitlesLong(t *testing.T) {
 		if err := parseSubtitles(string(doc), format == "vtt"); err != nil || !strings.Contains(string(doc), " --> ") {
 			t.Errorf("noisy_reverb.%s: %v\n%s", format, err, doc)
 		}
+	}
+}
+
+// TestTranscribePublished: --model takes a Hugging Face folder, or
+// hf:OWNER/NAME from the Hugging Face cache, and gives what the library
+// gives for that model; eval takes them too.
+func TestTranscribePublished(t *testing.T) {
+	dir := filepath.Join("..", "..", "published", "testdata", "w2v2-large-ctc")
+	wav := filepath.Join("..", "..", "testdata", "speech", "heldout_voice.wav")
+	pm, err := published.LoadHF(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := asr.FromPublished(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := asr.NewTranscriber(m, asr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := audio.ReadFile(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tr.Transcribe(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "transcribe", "-q", "--model", dir, wav)
+	if code != exitOK || strings.TrimSpace(out) != want.Text {
+		t.Fatalf("folder: exit %d, %q, want %q\n%s", code, out, want.Text, errOut)
+	}
+	// The same model from a Hugging Face cache.
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	snap := filepath.Join(cache, "models--someone--tiny", "snapshots", "0123abcd")
+	if err := os.MkdirAll(snap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(snap, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(cache, "models--someone--tiny", "refs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "models--someone--tiny", "refs", "main"), []byte("0123abcd"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, "transcribe", "-q", "--model", "hf:someone/tiny", wav)
+	if code != exitOK || strings.TrimSpace(out) != want.Text {
+		t.Fatalf("hf: exit %d, %q, want %q\n%s", code, out, want.Text, errOut)
+	}
+	code, _, errOut = runCLI(t, "transcribe", "-q", "--model", "hf:someone/missing", wav)
+	if code != exitFail || !strings.Contains(errOut, "not in the Hugging Face cache") {
+		t.Errorf("a model not in the cache: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "transcribe", "-q", "--model", filepath.Join("..", "..", "published", "testdata", "w2v2-base"), wav)
+	if code != exitFail || !strings.Contains(errOut, "no CTC head") {
+		t.Errorf("a model without a head: exit %d\n%s", code, errOut)
 	}
 }

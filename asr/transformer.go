@@ -1,0 +1,138 @@
+package asr
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/published"
+)
+
+// FromPublished returns the CTC recogniser of a published model with a
+// head: its body, its head with the rows reordered so that the blank (the
+// pad token) comes first, as the toolkit's vocabularies have it, and its
+// letters. Special tokens (<s>, </s>, <unk>, [UNK] and the like) are
+// spelled as nothing, as Hugging Face's pipeline skips them. The model's
+// weights are shared with pm.
+func FromPublished(pm *published.Model) (*Model, error) {
+	if pm.HeadW == nil {
+		return nil, fmt.Errorf("asr: the %s model has no CTC head: fine-tune it first", pm.Arch)
+	}
+	if pm.Delimiter < 0 {
+		return nil, fmt.Errorf("asr: the published model's vocabulary has no word delimiter %q", dataset.WordBoundary)
+	}
+	V, D := pm.HeadW.Shape[0], pm.HeadW.Shape[1]
+	order := make([]int, 0, V) // new row -> published id
+	order = append(order, pm.Blank)
+	var symbols []string
+	for id, tok := range pm.Vocab {
+		if id != pm.Blank {
+			order = append(order, id)
+			symbols = append(symbols, tok)
+		}
+	}
+	vocab, err := dataset.NewVocab(symbols)
+	if err != nil {
+		return nil, fmt.Errorf("asr: the published model's vocabulary: %w", err)
+	}
+	m, err := assembleTransformer(pm.Body, vocab, InitPretrained)
+	if err != nil {
+		return nil, err
+	}
+	for r, id := range order {
+		copy(m.HeadW.Data[r*D:(r+1)*D], pm.HeadW.Data[id*D:(id+1)*D])
+		m.HeadB.Data[r] = pm.HeadB.Data[id]
+	}
+	m.Config.NoNormalize = !pm.Normalize
+	return m, nil
+}
+
+// special reports whether a token is a special one, not a letter: <s>,
+// </s>, <unk>, <pad>, [UNK], [PAD] and the like.
+func special(tok string) bool {
+	return len(tok) > 2 && (tok[0] == '<' && tok[len(tok)-1] == '>' || tok[0] == '[' && tok[len(tok)-1] == ']')
+}
+
+// assembleTransformer makes a model around a transformer body with a zero
+// head over vocab.
+func assembleTransformer(t *encoder.Transformer, vocab *dataset.Vocab, init string) (*Model, error) {
+	boundary, ok := vocab.Index(dataset.WordBoundary)
+	if !ok {
+		return nil, fmt.Errorf("asr: the vocabulary lacks the word boundary %q", dataset.WordBoundary)
+	}
+	tc := t.Config
+	V := vocab.Size()
+	m := &Model{
+		Config:      ModelConfig{Transformer: &tc, Vocab: vocab.Symbols()[1:], Init: init},
+		Transformer: t,
+		Vocab:       vocab,
+		HeadW:       nn.NewParam(headWeight, V, tc.Dim, 1),
+		HeadB:       nn.NewParam(headBias, V),
+		boundary:    boundary,
+		symbols:     vocab.Symbols(),
+	}
+	for i, s := range m.symbols {
+		if i == vocab.Blank() || special(s) {
+			m.symbols[i] = ""
+		}
+	}
+	input, err := encoder.NewInput(encoder.Config{Input: "wave", ConvKernels: tc.ConvKernels, ConvStrides: tc.ConvStrides})
+	if err != nil {
+		return nil, err
+	}
+	m.input = input
+	m.rf, m.hop = input.MinSamples(), input.Hop()
+	if m.rf <= 0 || m.hop <= 0 || m.Frames(m.rf) != 1 || m.Frames(m.rf+m.hop) != 2 {
+		return nil, fmt.Errorf("asr: transformer config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
+	}
+	return m, nil
+}
+
+// fromTransformerCheckpoint builds a transformer model from a checkpoint
+// of the toolkit's own format whose config was checked.
+func fromTransformerCheckpoint(ck *nn.Checkpoint, conf ModelConfig, vocab *dataset.Vocab) (*Model, error) {
+	t, err := encoder.NewTransformer(*conf.Transformer, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
+	}
+	m, err := assembleTransformer(t, vocab, conf.Init)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, ck.Path)
+	}
+	m.Config.NoNormalize = conf.NoNormalize
+	return m, nil
+}
+
+// transformerShapes are the tensors a transformer model's checkpoint
+// holds, and the prefixes of its own names.
+func transformerShapes(conf ModelConfig) ([]nn.ParamShape, []string) {
+	tc := *conf.Transformer
+	want := tc.ParamShapes()
+	v := nn.Dim{Size: len(conf.Vocab) + 1, Field: "vocab (with the blank)"}
+	dim := nn.Dim{Size: tc.Dim, Field: "transformer.hidden_size"}
+	want = append(want,
+		nn.ParamShape{Name: headWeight, Dims: []nn.Dim{v, dim, {Size: 1}}},
+		nn.ParamShape{Name: headBias, Dims: []nn.Dim{v}})
+	return want, []string{"feature_extractor.", "feature_projection.", "encoder.", "masked_spec_embed", "asr."}
+}
+
+// transformerReach is how far, in frames, a transformer model's
+// convolutions look on each side (its positional convolution's half
+// kernel); attention looks at the whole window, so windowed output is
+// close to the whole input's, not equal to it.
+func transformerReach(tc encoder.TransformerConfig) int { return tc.PosKernel / 2 }
+
+// buildTransformer adds a transformer model's inference graph.
+func (m *Model) buildTransformer(g *nn.Graph, x, valid *nn.Node) *nn.Node {
+	out := m.Transformer.Forward(g, m.Transformer.Features(g, x), valid)
+	return g.Conv1d(out.Out, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
+}
+
+// exactPadding reports whether a zero-padded batch gives each row what it
+// gives alone: a transformer with the "group" feature norm normalises over
+// the padding too.
+func (m *Model) exactPadding() bool {
+	return m.Transformer == nil || m.Transformer.Config.FeatureNorm != "group"
+}
