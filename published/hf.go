@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,14 +100,7 @@ func LoadHF(dir string) (*Model, error) {
 	if err := tc.Validate(); err != nil {
 		return nil, fmt.Errorf("published: %s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	weights := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(weights); errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(dir, "pytorch_model.bin")); err == nil {
-			return nil, fmt.Errorf("published: %s: only pytorch_model.bin, which this version does not read yet; convert it to model.safetensors", dir)
-		}
-		return nil, fmt.Errorf("published: %s: no model.safetensors", dir)
-	}
-	ck, err := nn.LoadCheckpoint(weights)
+	ck, err := readHFWeights(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -127,22 +119,12 @@ func LoadHF(dir string) (*Model, error) {
 	if err := ck.CheckShapes(want); err != nil {
 		return nil, fmt.Errorf("published: %w", err)
 	}
-	body, err := encoder.NewTransformer(tc, rand.New(rand.NewPCG(1, 2)))
+	m, err := assemble(ck, tc, arch, head, cfg.VocabSize)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Arch: arch, Body: body, Blank: -1, Delimiter: -1}
-	params := slices.Clone(body.Params())
-	if _, ok := ck.Tensors["masked_spec_embed"]; !ok {
-		params = slices.DeleteFunc(params, func(p *nn.Param) bool { return p.Name == "masked_spec_embed" })
-	}
-	if head {
-		m.HeadW = nn.NewParam("lm_head.weight", cfg.VocabSize, tc.Dim)
-		m.HeadB = nn.NewParam("lm_head.bias", cfg.VocabSize)
-		params = append(params, m.HeadW, m.HeadB)
-	}
 	wanted := map[string]bool{}
-	for _, p := range params {
+	for _, p := range want {
 		wanted[p.Name] = true
 	}
 	for name := range ck.Tensors {
@@ -152,9 +134,6 @@ func LoadHF(dir string) (*Model, error) {
 	}
 	sort.Strings(unused)
 	m.Unused = unused
-	if err := ck.LoadInto(params, false); err != nil {
-		return nil, err
-	}
 	if head {
 		if err := m.readVocab(filepath.Join(dir, "vocab.json"), cfg); err != nil {
 			return nil, err
@@ -259,4 +238,72 @@ func (m *Model) readVocab(path string, cfg hfConfig) error {
 func (m *Model) Logits(g *nn.Graph, out *nn.Node) *nn.Node {
 	V, D := m.HeadW.Shape[0], m.HeadW.Shape[1]
 	return g.Conv1d(out, g.Reshape(g.Param(m.HeadW), V, D, 1), g.Param(m.HeadB), nn.ConvOpts{})
+}
+
+// readHFWeights reads a folder's weights: model.safetensors, the shards a
+// model.safetensors.index.json lists, or pytorch_model.bin (torch.save's
+// zip format, read without running its pickle).
+func readHFWeights(dir string) (*nn.Checkpoint, error) {
+	st := filepath.Join(dir, "model.safetensors")
+	if _, err := os.Stat(st); err == nil {
+		return nn.LoadCheckpoint(st)
+	}
+	if idx := filepath.Join(dir, "model.safetensors.index.json"); fileExists(idx) {
+		var index struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := readJSON(idx, &index); err != nil {
+			return nil, err
+		}
+		shards := map[string]bool{}
+		for _, f := range index.WeightMap {
+			if f != filepath.Base(f) || !strings.HasSuffix(f, ".safetensors") {
+				return nil, fmt.Errorf("published: %s: shard %q is not a safetensors file beside it", idx, f)
+			}
+			shards[f] = true
+		}
+		out := &nn.Checkpoint{Path: dir, Tensors: map[string]nn.SavedTensor{}}
+		for f := range shards {
+			ck, err := nn.LoadCheckpoint(filepath.Join(dir, f))
+			if err != nil {
+				return nil, err
+			}
+			for name, t := range ck.Tensors {
+				out.Tensors[name] = t
+			}
+		}
+		return out, nil
+	}
+	bin := filepath.Join(dir, "pytorch_model.bin")
+	if !fileExists(bin) {
+		return nil, fmt.Errorf("published: %s: no model.safetensors, model.safetensors.index.json or pytorch_model.bin", dir)
+	}
+	tf, err := openTorch(bin)
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	state := dictEntries(tf.root)
+	if state == nil {
+		return nil, fmt.Errorf("published: %s: not a state dict", bin)
+	}
+	ck := &nn.Checkpoint{Path: bin, Tensors: map[string]nn.SavedTensor{}}
+	for _, e := range state {
+		name, ok1 := e.Key.(string)
+		t, ok2 := e.Value.(*torchTensor)
+		if !ok1 || !ok2 {
+			continue
+		}
+		st := nn.SavedTensor{DType: t.st.dtype, Shape: t.shape}
+		if vals, err := tf.values(t); err == nil { // a tensor of another dtype stays without values
+			st.Data, st.DType = vals, "F32"
+		}
+		ck.Tensors[name] = st
+	}
+	return ck, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

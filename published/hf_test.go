@@ -1,10 +1,13 @@
 package published
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wav2vec-go/wav2vec/nn"
@@ -42,47 +45,65 @@ func compareTimeMajor(t *testing.T, what string, got []float32, Tg int, want nn.
 	}
 }
 
-// TestParity runs each variant on the reference inputs and compares every
-// stage with torchaudio: the feature encoder, each layer, the output and
-// the logits, within 1e-4.
+// layouts are the files of each variant that hold the same model: the
+// Hugging Face folder (safetensors), the fairseq .pt file, and for two
+// variants a pytorch_model.bin folder and a sharded folder.
+func layouts(v string) map[string]string {
+	l := map[string]string{"hf": filepath.Join("testdata", v), "fairseq": filepath.Join("testdata", v, "fairseq.pt")}
+	switch v {
+	case "w2v2-base-ctc":
+		l["bin"] = filepath.Join("testdata", v+"-bin")
+	case "hubert-large-ctc":
+		l["sharded"] = filepath.Join("testdata", v+"-sharded")
+	}
+	return l
+}
+
+// TestParity runs each variant, from each file layout, on the reference
+// inputs and compares every stage with torchaudio: the feature encoder,
+// each layer, the output and the logits, within 1e-4.
 func TestParity(t *testing.T) {
 	for _, v := range variants {
-		t.Run(v, func(t *testing.T) {
-			m, err := LoadHF(filepath.Join("testdata", v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref := reference(t, v)
-			for n := range 2 {
-				x := ref.Tensors[fmt.Sprintf("input.%d", n)].Data
-				g := nn.NewGraph()
-				in := g.Input("x", 1, 1, len(x))
-				out := m.Body.Forward(g, m.Body.Features(g, in), nil)
-				nodes := append([]*nn.Node{out.Features, out.Out}, out.Layers...)
-				var logits *nn.Node
-				if m.HeadW != nil {
-					logits = m.Logits(g, out.Out)
-					nodes = append(nodes, logits)
-				}
-				prog, err := g.Compile(nil, nodes...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				prog.Set(in, x)
-				if err := prog.Run(); err != nil {
-					t.Fatal(err)
-				}
-				T := out.Out.Shape()[2]
-				compareTimeMajor(t, fmt.Sprintf("features.%d", n), prog.Value(out.Features), T, ref.Tensors[fmt.Sprintf("features.%d", n)], 1e-4)
-				for i, l := range out.Layers {
-					compareTimeMajor(t, fmt.Sprintf("layer%d.%d", i, n), prog.Value(l), T, ref.Tensors[fmt.Sprintf("layer%d.%d", i, n)], 1e-4)
-				}
-				compareTimeMajor(t, fmt.Sprintf("output.%d", n), prog.Value(out.Out), T, ref.Tensors[fmt.Sprintf("output.%d", n)], 1e-4)
-				if logits != nil {
-					compareTimeMajor(t, fmt.Sprintf("logits.%d", n), prog.Value(logits), T, ref.Tensors[fmt.Sprintf("logits.%d", n)], 1e-4)
-				}
-			}
-		})
+		for layout, path := range layouts(v) {
+			t.Run(v+"/"+layout, func(t *testing.T) { parity(t, v, path) })
+		}
+	}
+}
+
+func parity(t *testing.T, v, path string) {
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reference(t, v)
+	for n := range 2 {
+		x := ref.Tensors[fmt.Sprintf("input.%d", n)].Data
+		g := nn.NewGraph()
+		in := g.Input("x", 1, 1, len(x))
+		out := m.Body.Forward(g, m.Body.Features(g, in), nil)
+		nodes := append([]*nn.Node{out.Features, out.Out}, out.Layers...)
+		var logits *nn.Node
+		if m.HeadW != nil {
+			logits = m.Logits(g, out.Out)
+			nodes = append(nodes, logits)
+		}
+		prog, err := g.Compile(nil, nodes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog.Set(in, x)
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		T := out.Out.Shape()[2]
+		compareTimeMajor(t, fmt.Sprintf("features.%d", n), prog.Value(out.Features), T, ref.Tensors[fmt.Sprintf("features.%d", n)], 1e-4)
+		for i, l := range out.Layers {
+			compareTimeMajor(t, fmt.Sprintf("layer%d.%d", i, n), prog.Value(l), T, ref.Tensors[fmt.Sprintf("layer%d.%d", i, n)], 1e-4)
+		}
+		compareTimeMajor(t, fmt.Sprintf("output.%d", n), prog.Value(out.Out), T, ref.Tensors[fmt.Sprintf("output.%d", n)], 1e-4)
+		if logits != nil {
+			compareTimeMajor(t, fmt.Sprintf("logits.%d", n), prog.Value(logits), T, ref.Tensors[fmt.Sprintf("logits.%d", n)], 1e-4)
+		}
 	}
 }
 
@@ -158,5 +179,100 @@ func TestParamShapes(t *testing.T) {
 				t.Errorf("%s: param %d is %s %v, ParamShapes says %s %v", v, i, p.Name, p.Shape, want[i].Name, want[i].Shape())
 			}
 		}
+	}
+}
+
+// copyDir copies a fixture folder's files into a new folder.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// editJSON rewrites a JSON file of dir through edit.
+func editJSON(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadHFErrors: a config that does not describe the tensors, a missing
+// tensor, a broken vocabulary or an unsupported model is an error naming
+// the file and the problem, found before the model is allocated.
+func TestLoadHFErrors(t *testing.T) {
+	src := filepath.Join("testdata", "w2v2-base-ctc")
+	for name, c := range map[string]struct {
+		edit func(dir string)
+		want string
+	}{
+		"huge hidden size": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["hidden_size"] = 8192; m["num_attention_heads"] = 8 })
+		}, "config hidden_size 8192 does not match tensor"},
+		"more layers than the file": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["num_hidden_layers"] = 200 })
+		}, "encoder.layers.2.attention.k_proj.weight"},
+		"vocab size": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["vocab_size"] = 1 << 20 })
+		}, "vocab_size"},
+		"absurd config": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["hidden_size"] = 1 << 40 })
+		}, "hidden_size"},
+		"conformer": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["position_embeddings_type"] = "relative" })
+		}, "conformer"},
+		"pretraining head": {func(d string) {
+			editJSON(t, filepath.Join(d, "config.json"), func(m map[string]any) { m["architectures"] = []string{"Wav2Vec2ForPreTraining"} })
+		}, "Wav2Vec2ForPreTraining"},
+		"vocab id twice": {func(d string) {
+			editJSON(t, filepath.Join(d, "vocab.json"), func(m map[string]any) { m["E"] = 4.0 })
+		}, "vocab.json"},
+		"no weights": {func(d string) { os.Remove(filepath.Join(d, "model.safetensors")) }, "no model.safetensors"},
+		"8 kHz": {func(d string) {
+			editJSON(t, filepath.Join(d, "preprocessor_config.json"), func(m map[string]any) { m["sampling_rate"] = 8000 })
+		}, "sampling_rate 8000"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := copyDir(t, src)
+			c.edit(dir)
+			_, err := LoadHF(dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), dir) {
+				t.Errorf("%v, want an error naming %s and %q", err, dir, c.want)
+			}
+		})
+	}
+	// Tensors the model does not use are listed.
+	dir := copyDir(t, filepath.Join("testdata", "w2v2-base-ctc"))
+	m, err := LoadHF(dir)
+	if err != nil || len(m.Unused) != 0 {
+		t.Fatalf("unused %v, %v", m.Unused, err)
 	}
 }

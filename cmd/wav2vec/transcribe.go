@@ -118,8 +118,9 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 }
 
 // loadModel reads a recogniser: the embedded default model for "", a
-// published model for a Hugging Face folder or hf:OWNER/NAME (from the
-// Hugging Face cache), else a checkpoint of wav2vec finetune.
+// published model for a Hugging Face folder, hf:OWNER/NAME (from the
+// Hugging Face cache) or a fairseq .pt file, else a checkpoint of wav2vec
+// finetune.
 func loadModel(path string) (*asr.Model, error) {
 	if path == "" {
 		m, err := defaultmodel.Model()
@@ -137,21 +138,21 @@ func loadModel(path string) (*asr.Model, error) {
 	} else if info, err := os.Stat(path); err == nil && info.IsDir() {
 		dir = path
 	}
+	if dir == "" && strings.HasSuffix(path, ".pt") {
+		dir = path // a fairseq checkpoint
+	}
 	if dir != "" {
-		pm, err := published.LoadHF(dir)
+		pm, err := published.Load(dir)
 		if err != nil {
 			return nil, err
 		}
 		return asr.FromPublished(pm)
 	}
-	if strings.HasSuffix(path, ".pt") {
-		return nil, fmt.Errorf("%s: fairseq .pt files are not read yet: give a Hugging Face model folder", path)
-	}
 	return asr.Load(path)
 }
 
 // modelHelp describes what --model takes.
-const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors, vocab.json), or hf:OWNER/NAME from the Hugging Face cache"
+const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors or pytorch_model.bin, vocab.json), hf:OWNER/NAME from the Hugging Face cache, or a fine-tuned fairseq .pt file (dict.ltr.txt beside it)"
 
 func runTranscribe(e *env, args []string) int {
 	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")

@@ -435,6 +435,11 @@ func TestTranscribePublished(t *testing.T) {
 	if code != exitOK || strings.TrimSpace(out) != want.Text {
 		t.Fatalf("folder: exit %d, %q, want %q\n%s", code, out, want.Text, errOut)
 	}
+	// The same model as a fairseq checkpoint, with its dict.ltr.txt.
+	code, out, errOut = runCLI(t, "transcribe", "-q", "--model", filepath.Join(dir, "fairseq.pt"), wav)
+	if code != exitOK || strings.TrimSpace(out) != want.Text {
+		t.Fatalf("fairseq: exit %d, %q, want %q\n%s", code, out, want.Text, errOut)
+	}
 	// The same model from a Hugging Face cache.
 	cache := t.TempDir()
 	t.Setenv("HF_HUB_CACHE", cache)

@@ -197,11 +197,40 @@ def main(out):
                 json.dump({s: i for i, s in enumerate(VOCAB)}, f)
         # fairseq layout: a dict with cfg and model, the vocabulary in dict.ltr.txt beside it.
         fs = {fairseq_key(k, head): v for k, v in state.items()}
-        fs_cfg = {"model": {"_name": "wav2vec_ctc" if head else model_type, "extractor_mode": "default" if norm == "group" else "layer_norm",
-                            "conv_feature_layers": str(CONV), "conv_bias": norm == "layer", "encoder_embed_dim": DIM,
-                            "encoder_layers": LAYERS, "encoder_attention_heads": HEADS, "encoder_ffn_embed_dim": FF,
-                            "conv_pos": POS_K, "conv_pos_groups": POS_G, "layer_norm_first": stable}}
-        torch.save({"args": None, "cfg": fs_cfg, "model": fs}, os.path.join(d, "fairseq.pt"))
+        # As fairseq writes them: a fine-tuned model's settings hold the
+        # pretraining model's under w2v_args; conv_feature_layers is a
+        # Python expression.
+        w2v = {"_name": model_type, "extractor_mode": "default" if norm == "group" else "layer_norm",
+               "conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 4 + [(16, 2, 2)] * 2", "conv_bias": norm == "layer",
+               "encoder_embed_dim": DIM, "encoder_layers": LAYERS, "encoder_attention_heads": HEADS,
+               "encoder_ffn_embed_dim": FF, "conv_pos": POS_K, "conv_pos_groups": POS_G, "layer_norm_first": stable}
+        if head:
+            fs_cfg = {"model": {"_name": "wav2vec_ctc", "w2v_path": "pretrained.pt", "apply_mask": True,
+                                "w2v_args": {"model": w2v, "task": {"_name": "audio_pretraining", "normalize": True}}},
+                      "task": {"_name": "audio_finetuning", "normalize": True}}
+        else:
+            fs_cfg = {"model": w2v, "task": {"_name": "audio_pretraining", "normalize": True}}
+        torch.save({"args": None, "cfg": fs_cfg, "model": fs, "optimizer_history": [], "extra_state": {"epoch": 1}},
+                   os.path.join(d, "fairseq.pt"))
+        if name == "w2v2-base-ctc":  # the same model as pytorch_model.bin (torch.save's zip format)
+            b = os.path.join(out, name + "-bin")
+            os.makedirs(b, exist_ok=True)
+            torch.save(hf, os.path.join(b, "pytorch_model.bin"))
+            for f in ["config.json", "vocab.json", "preprocessor_config.json"]:
+                with open(os.path.join(d, f)) as src, open(os.path.join(b, f), "w") as dst:
+                    dst.write(src.read())
+        if name == "hubert-large-ctc":  # the same model in two safetensors shards with an index
+            sh = os.path.join(out, name + "-sharded")
+            os.makedirs(sh, exist_ok=True)
+            names = sorted(hf)
+            half = {"model-00001-of-00002.safetensors": names[: len(names) // 2], "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+            for f, ns in half.items():
+                write_safetensors(os.path.join(sh, f), {n: hf[n] for n in ns})
+            with open(os.path.join(sh, "model.safetensors.index.json"), "w") as f:
+                json.dump({"metadata": {}, "weight_map": {n: f2 for f2, ns in half.items() for n in ns}}, f, indent=1)
+            for f in ["config.json", "vocab.json", "preprocessor_config.json"]:
+                with open(os.path.join(d, f)) as src, open(os.path.join(sh, f), "w") as dst:
+                    dst.write(src.read())
         if head:
             with open(os.path.join(d, "dict.ltr.txt"), "w") as f:
                 for s in VOCAB[4:]:
