@@ -2,7 +2,6 @@ package asr
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
@@ -93,7 +92,7 @@ func assembleTransformer(t *encoder.Transformer, vocab *dataset.Vocab, init stri
 // fromTransformerCheckpoint builds a transformer model from a checkpoint
 // of the toolkit's own format whose config was checked.
 func fromTransformerCheckpoint(ck *nn.Checkpoint, conf ModelConfig, vocab *dataset.Vocab) (*Model, error) {
-	t, err := encoder.NewTransformer(*conf.Transformer, rand.New(rand.NewPCG(1, 2)))
+	t, err := encoder.NewTransformer(*conf.Transformer, nil)
 	if err != nil {
 		return nil, fmt.Errorf("asr: %s: %w", ck.Path, err)
 	}

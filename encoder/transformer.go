@@ -124,14 +124,12 @@ type transformerLayer struct {
 	finalNorm    *nn.LayerNorm
 }
 
-// NewTransformer returns a model with random weights drawn from rng (which
-// must not be nil), to be overwritten by a checkpoint's.
+// NewTransformer returns a model with random weights drawn from rng, or,
+// with a nil rng, with zero weights (norm gains 1) that a checkpoint is
+// about to overwrite.
 func NewTransformer(cfg TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if rng == nil {
-		return nil, errors.New("encoder: NewTransformer: nil random generator")
 	}
 	m := &Transformer{Config: cfg}
 	ps := &m.params
@@ -169,17 +167,19 @@ func NewTransformer(cfg TransformerConfig, rng *rand.Rand) (*Transformer, error)
 	m.proj, err = nn.NewLinear(ps, "feature_projection.projection", in, cfg.Dim, false, rng)
 	keep(err)
 	m.MaskEmb = ps.New("masked_spec_embed", cfg.Dim)
-	for i := range m.MaskEmb.Data {
-		m.MaskEmb.Data[i] = float32(rng.Float64())
-	}
 	m.posB = ps.New("encoder.pos_conv_embed.conv.bias", cfg.Dim)
 	m.posG = ps.New("encoder.pos_conv_embed.conv.weight_g", 1, 1, cfg.PosKernel)
 	m.posV = ps.New("encoder.pos_conv_embed.conv.weight_v", cfg.Dim, cfg.Dim/cfg.PosGroups, cfg.PosKernel)
-	for i := range m.posV.Data {
-		m.posV.Data[i] = float32(rng.NormFloat64())
-	}
 	for i := range m.posG.Data {
 		m.posG.Data[i] = 1
+	}
+	if rng != nil {
+		for i := range m.MaskEmb.Data {
+			m.MaskEmb.Data[i] = float32(rng.Float64())
+		}
+		for i := range m.posV.Data {
+			m.posV.Data[i] = float32(rng.NormFloat64())
+		}
 	}
 	m.norm, err = nn.NewLayerNorm(ps, "encoder.layer_norm", cfg.Dim)
 	keep(err)
@@ -364,4 +364,22 @@ func (c TransformerConfig) ParamShapes() []nn.ParamShape {
 		norm(name+"final_layer_norm", layers, dim)
 	}
 	return ps
+}
+
+// FLOPs returns the floating-point operations of one forward pass over L
+// samples (2 per multiply-add): the convolutions, the projections and the
+// attention, which grows with the square of the frames.
+func (c TransformerConfig) FLOPs(L int) float64 {
+	var f float64
+	in, n := 1, L
+	for i, out := range c.ConvDims {
+		n = (n-c.ConvKernels[i])/c.ConvStrides[i] + 1
+		f += 2 * float64(out*in*c.ConvKernels[i]) * float64(n)
+		in = out
+	}
+	T, D := float64(n), float64(c.Dim)
+	f += 2 * float64(in) * D * T                                     // projection
+	f += 2 * D * D / float64(c.PosGroups) * float64(c.PosKernel) * T // positional convolution
+	f += float64(c.Layers) * (8*D*D*T + 4*D*float64(c.FF)*T + 4*T*T*D)
+	return f
 }

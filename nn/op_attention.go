@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/wav2vec-go/wav2vec/nn/internal/kernels"
 )
@@ -138,7 +139,8 @@ func attentionForward[F float](a *attentionOp, out []F, in []buf, get func(buf) 
 		mask = get(in[3])
 	}
 	parallelUnits(B*a.heads, B*a.heads*T*T*dh, func(lo, hi int) {
-		p := make([]F, T*T)
+		p, done := scratch[F](T * T)
+		defer done()
 		for u := lo; u < hi; u++ {
 			b, h := u/a.heads, u%a.heads
 			off := (b*D + h*dh) * T
@@ -199,6 +201,25 @@ func attentionBackward[F float](a *attentionGradOp, out []F, in []buf, get func(
 			}
 		}
 	})
+}
+
+// scratchPool keeps the attention matrices of float32 runs, which long
+// windows make large (T x T), for the next call.
+var scratchPool sync.Pool
+
+// scratch returns a slice of n values and the function that gives it back:
+// pooled for float32, allocated for the float64 of gradient checks.
+func scratch[F float](n int) ([]F, func()) {
+	var zero F
+	if _, ok := any(zero).(float32); !ok {
+		return make([]F, n), func() {}
+	}
+	if p, ok := scratchPool.Get().(*[]float32); ok && cap(*p) >= n {
+		s := (*p)[:n]
+		return any(s).([]F), func() { scratchPool.Put(p) }
+	}
+	s := make([]float32, n)
+	return any(s).([]F), func() { scratchPool.Put(&s) }
 }
 
 // gemm is C = alpha op(A) op(B) + beta C on row-major matrices (BLAS's

@@ -71,8 +71,12 @@ func (ps *Params) SetFrozen(prefix string, frozen bool) int {
 	return n
 }
 
-// initUniform fills p with U(-bound, bound) values.
+// initUniform fills p with U(-bound, bound) values; a nil rng leaves p
+// zero, for weights that a checkpoint is about to overwrite.
 func initUniform(p *Param, bound float64, rng *rand.Rand) {
+	if rng == nil {
+		return
+	}
 	for i := range p.Data {
 		p.Data[i] = float32((2*rng.Float64() - 1) * bound)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -148,7 +147,7 @@ func LoadFairseq(path string) (*Model, error) {
 // assemble builds the model of a checkpoint whose tensors are named as the
 // toolkit names them and were checked against the config.
 func assemble(ck *nn.Checkpoint, tc encoder.TransformerConfig, arch string, head bool, V int) (*Model, error) {
-	body, err := encoder.NewTransformer(tc, rand.New(rand.NewPCG(1, 2)))
+	body, err := encoder.NewTransformer(tc, nil)
 	if err != nil {
 		return nil, err
 	}

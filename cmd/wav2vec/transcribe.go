@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -146,6 +147,9 @@ func loadModel(path string) (*asr.Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Reading the file took two more copies of the weights: give them
+		// back before the work starts.
+		defer debug.FreeOSMemory()
 		return asr.FromPublished(pm)
 	}
 	return asr.Load(path)

@@ -475,3 +475,31 @@ func TestTranscribePublished(t *testing.T) {
 		t.Errorf("a model without a head: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestConvert: convert writes a published model as a toolkit checkpoint
+// that transcribes exactly as the original does; bad arguments exit 2.
+func TestConvert(t *testing.T) {
+	dir := filepath.Join("..", "..", "published", "testdata", "hubert-large-ctc")
+	wav := filepath.Join("..", "..", "testdata", "speech", "noisy_reverb.wav")
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	for _, src := range []string{dir, filepath.Join(dir, "fairseq.pt")} {
+		code, _, errOut := runCLI(t, "convert", src, out)
+		if code != exitOK {
+			t.Fatalf("convert %s: exit %d\n%s", src, code, errOut)
+		}
+		_, a, _ := runCLI(t, "transcribe", "-q", "--model", src, wav)
+		_, b, _ := runCLI(t, "transcribe", "-q", "--model", out, wav)
+		if a == "" || a != b {
+			t.Errorf("%s: %q, converted %q", src, a, b)
+		}
+	}
+	if code, _, _ := runCLI(t, "convert", dir); code != exitUsage {
+		t.Errorf("one argument: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "convert", dir, "out.bin"); code != exitUsage {
+		t.Errorf("output not .safetensors: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, "convert", filepath.Join("..", "..", "published", "testdata", "hubert-base"), out); code != exitFail || !strings.Contains(errOut, "no CTC head") {
+		t.Errorf("a model without a head: exit %d\n%s", code, errOut)
+	}
+}

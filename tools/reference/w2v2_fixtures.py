@@ -21,7 +21,9 @@ mapping cannot pass. Run from the repository root:
 
   /usr/bin/python3 tools/reference/w2v2_fixtures.py published/testdata
 
-CI does not run this; its output is committed.
+CI does not run this; its output is committed. With --base DIR it writes a
+random model of wav2vec2-base's size instead (380 MB, not committed), which
+the full-size test and BenchmarkWav2Vec2Base read from $W2V2_BASE.
 """
 
 import json
@@ -259,5 +261,36 @@ def main(out):
         print(name, sum(v.numel() for v in state.values()), "parameters")
 
 
+def base(out):
+    """A random model of wav2vec2-base-960h's size (95 M parameters) in HF
+    layout, with torchaudio's logits for 10 s of audio: the full-size check
+    and the benchmark's model (too large to commit)."""
+    gen = torch.Generator().manual_seed(SEED + 1)
+    model = torchaudio.models.wav2vec2_base(aux_num_out=32)
+    randomise(model, gen)
+    model.eval()
+    os.makedirs(out, exist_ok=True)
+    hf = {hf_key(k, "Wav2Vec2ForCTC"): v for k, v in model.state_dict().items()}
+    write_safetensors(os.path.join(out, "model.safetensors"), hf)
+    cfg = hf_config("Wav2Vec2ForCTC", "wav2vec2", "group", False, True)
+    cfg.update({"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
+                "conv_dim": [512] * 7, "conv_kernel": [10, 3, 3, 3, 3, 2, 2], "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+                "conv_bias": False, "num_conv_pos_embeddings": 128, "num_conv_pos_embedding_groups": 16, "vocab_size": 32})
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    letters = ["<pad>", "<s>", "</s>", "<unk>", "|"] + list("ETAONIHSRDLUMWCFGYPBVK'XJQZ")
+    with open(os.path.join(out, "vocab.json"), "w") as f:
+        json.dump({s: i for i, s in enumerate(letters)}, f)
+    x = inputs(gen)[0].repeat(20)  # 10 s
+    x = (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)
+    with torch.no_grad():
+        logits, _ = model(x[None])
+    write_safetensors(os.path.join(out, "reference.safetensors"), {"input.0": x, "logits.0": logits[0]})
+    print("base", sum(v.numel() for v in model.state_dict().values()), "parameters")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "published/testdata")
+    if len(sys.argv) > 2 and sys.argv[1] == "--base":
+        base(sys.argv[2])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "published/testdata")
