@@ -15,7 +15,9 @@
 // checkpoint (its "encoder.*" tensors, its config under "config".encoder),
 // Load one written by fine-tuning (kind "asr", config {encoder, vocab,
 // init}); a checkpoint's config is checked against limits and against its
-// tensors before anything is allocated. Audio shorter than MinSamples (465
+// tensors before anything is allocated. FromPublished makes a recogniser
+// of a published wav2vec 2.0 or HuBERT CTC model (package published): the
+// body is then an encoder.Transformer. Audio shorter than MinSamples (465
 // samples for the wave input, 400 for log-mel) gives an error wrapping
 // ErrTooShortAudio, never a panic.
 //

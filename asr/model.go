@@ -261,6 +261,7 @@ func FromCheckpoint(ck *nn.Checkpoint) (*Model, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("asr: %s lacks the tensors %s", ck.Path, strings.Join(missing, ", "))
 	}
+	nn.DropGrads(m.Params()) // loaded to run; a trainer allocates them again
 	return m, nil
 }
 

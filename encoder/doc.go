@@ -20,8 +20,15 @@
 //
 // Input turns 16 kHz audio into the input tensor (the waveform, or its
 // log-mel features from package features), the one way pretraining,
-// fine-tuning and transcription feed a model.
+// fine-tuning and transcription feed a model. SpanMask draws wav2vec 2.0's
+// span masks, and Windows cuts long inputs into overlapping windows.
 //
-// The package builds graphs with package nn and does no I/O, except
-// ConfigByName, which reads a JSON config file.
+// Transformer is wav2vec 2.0's own model (and HuBERT's), as published
+// checkpoints define it (TransformerConfig uses Hugging Face's config.json
+// names): seven strided convolutions with a "group" or "layer" norm, a
+// projection, a weight-normed grouped positional convolution and post-LN
+// or pre-LN transformer layers with a padding mask. Package published
+// loads its weights.
+//
+// The package builds graphs with package nn and does no I/O.
 package encoder

@@ -126,13 +126,15 @@ type transformerLayer struct {
 
 // NewTransformer returns a model with random weights drawn from rng, or,
 // with a nil rng, with zero weights (norm gains 1) that a checkpoint is
-// about to overwrite.
+// about to overwrite, and no gradients until a trainer allocates them
+// (nn.DropGrads).
 func NewTransformer(cfg TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	m := &Transformer{Config: cfg}
 	ps := &m.params
+	ps.NoGrad = rng == nil // weights to load: gradients come with training
 	var errs []error
 	keep := func(err error) {
 		if err != nil {

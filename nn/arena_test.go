@@ -63,11 +63,27 @@ func TestArena(t *testing.T) {
 			t.Fatalf("run %d: the lending program's output differs", run)
 		}
 	}
-	buffers := 0
-	for _, l := range lend.arena.free {
-		buffers += len(l)
-	}
-	if ops := len(lend.arena.ops); buffers > 4 {
+	if buffers, ops := len(lend.arena.free), len(lend.arena.ops); buffers > 4 {
 		t.Errorf("%d buffers made for %d ops", buffers, ops)
+	}
+}
+
+// TestArenaBestFit: a freed buffer serves a smaller request (the smallest
+// that fits), so that a network whose activations shrink, as a feature
+// encoder's do, reuses its first large buffers instead of holding one per
+// size.
+func TestArenaBestFit(t *testing.T) {
+	a := &arena{}
+	big, mid := a.get(1000), a.get(500)
+	a.put(big)
+	a.put(mid)
+	if b := a.get(400); cap(b) != 500 || len(b) != 400 {
+		t.Errorf("400 values from buffers of 500 and 1000: got cap %d, len %d", cap(b), len(b))
+	}
+	if b := a.get(600); cap(b) != 1000 {
+		t.Errorf("600 values: cap %d, want the 1000 buffer", cap(b))
+	}
+	if b := a.get(2000); cap(b) != 2000 || len(a.free) != 0 {
+		t.Errorf("2000 values: cap %d, %d idle", cap(b), len(a.free))
 	}
 }

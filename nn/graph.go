@@ -165,7 +165,7 @@ func (g *Graph) Param(p *Param) *Node {
 	if !g.ok() {
 		return &Node{g: g}
 	}
-	if len(p.Shape) == 0 || shapeSize(p.Shape) != len(p.Data) || len(p.Grad) != len(p.Data) {
+	if len(p.Shape) == 0 || shapeSize(p.Shape) != len(p.Data) || p.Grad != nil && len(p.Grad) != len(p.Data) {
 		return g.failf("param %s: shape %v does not match %d values and %d gradients", p.Name, p.Shape, len(p.Data), len(p.Grad))
 	}
 	n := &Node{g: g, shape: slices.Clone(p.Shape), param: p, name: p.Name}

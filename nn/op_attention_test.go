@@ -190,3 +190,56 @@ func TestWeightNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformerLayerGrad checks the gradient of a whole transformer
+// layer as wav2vec 2.0 builds it (encoder.Transformer), post-LN and pre-LN:
+// q, k, v and output projections, masked attention, residual sums, layer
+// norms and the GELU feed-forward, through a weight-normed grouped
+// positional convolution, with respect to the input and every weight.
+func TestTransformerLayerGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	const B, D, T, F, heads = 2, 4, 5, 6, 2
+	x := randParam(rng, "x", B, D, T)
+	lin := func(name string, in, out int) (*Param, *Param) {
+		return randParam(rng, name+".w", out, in, 1), randParam(rng, name+".b", out)
+	}
+	qw, qb := lin("q", D, D)
+	kw, kb := lin("k", D, D)
+	vw, vb := lin("v", D, D)
+	ow, ob := lin("o", D, D)
+	f1w, f1b := lin("f1", D, F)
+	f2w, f2b := lin("f2", F, D)
+	g1, b1 := randParam(rng, "ln1.g", D), randParam(rng, "ln1.b", D)
+	g2, b2 := randParam(rng, "ln2.g", D), randParam(rng, "ln2.b", D)
+	pv, pg, pb := randParam(rng, "pos.v", D, D/2, 4), randParam(rng, "pos.g", 1, 1, 4), randParam(rng, "pos.b", D)
+	mask := NewParam("mask", B, 1, T)
+	mask.Frozen = true
+	for i := range mask.Data {
+		if i < T+3 { // sample 1 has 3 real frames
+			mask.Data[i] = 1
+		}
+	}
+	params := []*Param{x, qw, qb, kw, kb, vw, vb, ow, ob, f1w, f1b, f2w, f2b, g1, b1, g2, b2, pv, pg, pb}
+	for _, preLN := range []bool{false, true} {
+		checkGrad(t, func(g *Graph) *Node {
+			p := func(w *Param) *Node { return g.Param(w) }
+			conv := func(h *Node, w, b *Param) *Node { return g.Conv1d(h, p(w), p(b), ConvOpts{}) }
+			m := p(mask)
+			h := g.MulFrames(p(x), m)
+			pos := g.Conv1d(h, g.WeightNorm(p(pv), p(pg)), p(pb), ConvOpts{Groups: 2, PadLeft: 2, PadRight: 1})
+			h = g.Add(h, g.GELU(pos))
+			attend := func(h *Node) *Node {
+				return conv(g.Attention(conv(h, qw, qb), conv(h, kw, kb), conv(h, vw, vb), m, heads), ow, ob)
+			}
+			ff := func(h *Node) *Node { return conv(g.GELU(conv(h, f1w, f1b)), f2w, f2b) }
+			if preLN {
+				h = g.Add(h, attend(g.LayerNorm(h, p(g1), p(b1), 1e-5)))
+				h = g.Add(h, ff(g.LayerNorm(h, p(g2), p(b2), 1e-5)))
+			} else {
+				h = g.LayerNorm(g.Add(h, attend(h)), p(g1), p(b1), 1e-5)
+				h = g.LayerNorm(g.Add(h, ff(h)), p(g2), p(b2), 1e-5)
+			}
+			return g.MulFrames(h, m)
+		}, params...)
+	}
+}

@@ -103,9 +103,10 @@ func NewAdam(params []*Param, cfg AdamConfig) (*Adam, error) {
 			return nil, fmt.Errorf("nn: adam: parameter %q listed twice", p.Name)
 		}
 		seen[p.Name] = true
-		if len(p.Grad) != len(p.Data) {
+		if p.Grad != nil && len(p.Grad) != len(p.Data) {
 			return nil, fmt.Errorf("nn: adam: parameter %q has %d gradient values for %d values", p.Name, len(p.Grad), len(p.Data))
 		}
+		p.EnsureGrad()
 		a.decay = append(a.decay, cfg.WeightDecay > 0 && (cfg.NoDecay == nil || !cfg.NoDecay(p.Name)))
 		a.m = append(a.m, make([]float32, len(p.Data)))
 		a.v = append(a.v, make([]float32, len(p.Data)))

@@ -403,3 +403,21 @@ func BenchmarkAdamStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "params/s")
 }
+
+// TestDropGrads: a parameter without its gradient gets one back from the
+// optimiser and from a program that computes it.
+func TestDropGrads(t *testing.T) {
+	p := NewParam("p", 3)
+	DropGrads([]*Param{p})
+	if p.Grad != nil {
+		t.Fatal("gradient kept")
+	}
+	if _, err := NewAdam([]*Param{p}, AdamConfig{}); err != nil || len(p.Grad) != 3 {
+		t.Fatalf("NewAdam: %v, grad %v", err, p.Grad)
+	}
+	DropGrads([]*Param{p})
+	g := NewGraph()
+	if _, err := g.Compile(g.Sum(g.Param(p))); err != nil || len(p.Grad) != 3 {
+		t.Fatalf("Compile: %v, grad %v", err, p.Grad)
+	}
+}

@@ -11,6 +11,9 @@ import (
 // parameters, as the optimiser and the checkpoints see them. The zero value
 // is an empty list.
 type Params struct {
+	// NoGrad makes New leave the gradients unallocated (see DropGrads):
+	// for a model built to load weights into and run.
+	NoGrad bool
 	list   []*Param
 	byName map[string]*Param
 }
@@ -30,7 +33,9 @@ func (ps *Params) Add(p *Param) *Param {
 }
 
 // New adds a zero parameter of the given shape.
-func (ps *Params) New(name string, shape ...int) *Param { return ps.Add(NewParam(name, shape...)) }
+func (ps *Params) New(name string, shape ...int) *Param {
+	return ps.Add(newParam(name, !ps.NoGrad, shape))
+}
 
 // List returns the parameters in the order they were added. The slice is
 // the list's own: do not modify it.

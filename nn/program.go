@@ -170,6 +170,7 @@ func (g *Graph) addBackward(p *Program, loss *Node) error {
 	}
 	for i, gn := range grads {
 		pn := trainable[i]
+		pn.param.EnsureGrad()
 		pg := &paramGrad{node: pn}
 		if g.dt == tensor.Float64 {
 			pg.grad64 = make([]float64, len(pn.param.Data))
@@ -300,10 +301,8 @@ func (p *Program) Close() error {
 func (p *Program) Bytes() int64 {
 	var n int64
 	if p.arena != nil {
-		for _, l := range p.arena.free {
-			for _, b := range l {
-				n += 4 * int64(len(b))
-			}
+		for _, b := range p.arena.free {
+			n += 4 * int64(cap(b))
 		}
 	}
 	for _, nd := range p.g.nodes {

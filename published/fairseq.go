@@ -164,6 +164,7 @@ func assemble(ck *nn.Checkpoint, tc encoder.TransformerConfig, arch string, head
 	if err := ck.LoadInto(params, false); err != nil {
 		return nil, err
 	}
+	nn.DropGrads(params) // loaded to run; training allocates them again
 	return m, nil
 }
 

@@ -51,6 +51,8 @@ func compareTimeMajor(t *testing.T, what string, got []float32, Tg int, want nn.
 func layouts(v string) map[string]string {
 	l := map[string]string{"hf": filepath.Join("testdata", v), "fairseq": filepath.Join("testdata", v, "fairseq.pt")}
 	switch v {
+	case "w2v2-base":
+		l["fairseq-args"] = filepath.Join("testdata", v, "fairseq-args.pt")
 	case "w2v2-base-ctc":
 		l["bin"] = filepath.Join("testdata", v+"-bin")
 	case "hubert-large-ctc":
