@@ -1,8 +1,11 @@
 // Package published loads the wav2vec 2.0 and HuBERT models people
 // publish: Hugging Face model folders (config.json, model.safetensors,
 // vocab.json, preprocessor_config.json) of the Wav2Vec2ForCTC,
-// Wav2Vec2Model, HubertForCTC and HubertModel architectures, into an
-// encoder.Transformer and a CTC head. A file's config is checked against
+// Wav2Vec2Model, HubertForCTC and HubertModel architectures (safetensors,
+// sharded or pytorch_model.bin), and fairseq .pt files, into an
+// encoder.Transformer and a CTC head. PyTorch pickles are read without
+// running them (torch.go). Download fetches a hub model into the
+// huggingface_hub cache, which ResolveCached reads. A file's config is checked against
 // its tensors before anything is allocated; a missing tensor is an error
 // naming it, and tensors the model does not use are listed in
 // Model.Unused. The tests compare every stage with torchaudio's outputs on

@@ -17,7 +17,7 @@ func runConvert(e *env, args []string) int {
 	case !strings.HasSuffix(fs.Arg(1), ".safetensors"):
 		return usageErr(e, fs, "the output %q should end in .safetensors", fs.Arg(1))
 	}
-	m, err := loadModel(fs.Arg(0))
+	m, err := loadModel(e, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}

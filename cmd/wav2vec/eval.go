@@ -31,7 +31,7 @@ func runEval(e *env, args []string) int {
 	case fs.NArg() > 0:
 		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	m, err := loadModel(*model)
+	m, err := loadModel(e, *model)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -177,7 +177,7 @@ func printProbe(e *env, res []probe.Result, dim, step int, layer string, asJSON 
 // alignTargets returns probe targets from the forced alignment of the
 // fine-tuned model at path, whose vocabulary must be vocab's.
 func alignTargets(path string, vocab *dataset.Vocab) (func([]float32, int, []int) ([]int, error), error) {
-	am, err := loadModel(path)
+	am, err := asr.Load(path)
 	if err != nil {
 		return nil, err
 	}

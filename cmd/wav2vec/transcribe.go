@@ -120,9 +120,9 @@ func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber
 
 // loadModel reads a recogniser: the embedded default model for "", a
 // published model for a Hugging Face folder, hf:OWNER/NAME (from the
-// Hugging Face cache) or a fairseq .pt file, else a checkpoint of wav2vec
-// finetune.
-func loadModel(path string) (*asr.Model, error) {
+// Hugging Face cache, downloaded there first unless HF_HUB_OFFLINE=1) or a
+// fairseq .pt file, else a checkpoint of wav2vec finetune.
+func loadModel(e *env, path string) (*asr.Model, error) {
 	if path == "" {
 		m, err := defaultmodel.Model()
 		if errors.Is(err, defaultmodel.ErrNoModel) {
@@ -134,7 +134,12 @@ func loadModel(path string) (*asr.Model, error) {
 	if name, ok := strings.CutPrefix(path, "hf:"); ok {
 		var err error
 		if dir, err = published.ResolveCached(name); err != nil {
-			return nil, err
+			if published.Offline() {
+				return nil, err
+			}
+			if dir, err = published.Download(e.ctx, name, e.stderr); err != nil {
+				return nil, err
+			}
 		}
 	} else if info, err := os.Stat(path); err == nil && info.IsDir() {
 		dir = path
@@ -156,7 +161,7 @@ func loadModel(path string) (*asr.Model, error) {
 }
 
 // modelHelp describes what --model takes.
-const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors or pytorch_model.bin, vocab.json), hf:OWNER/NAME from the Hugging Face cache, or a fine-tuned fairseq .pt file (dict.ltr.txt beside it)"
+const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors or pytorch_model.bin, vocab.json), hf:OWNER/NAME from the Hugging Face cache (downloaded into it if missing), or a fine-tuned fairseq .pt file (dict.ltr.txt beside it)"
 
 func runTranscribe(e *env, args []string) int {
 	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
@@ -192,7 +197,7 @@ func runTranscribe(e *env, args []string) int {
 		}
 	}
 	loadStart := time.Now()
-	m, err := loadModel(*model)
+	m, err := loadModel(e, *model)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
@@ -466,6 +469,7 @@ func TestTranscribePublished(t *testing.T) {
 	if code != exitOK || strings.TrimSpace(out) != want.Text {
 		t.Fatalf("hf: exit %d, %q, want %q\n%s", code, out, want.Text, errOut)
 	}
+	t.Setenv("HF_HUB_OFFLINE", "1") // no test reaches the internet
 	code, _, errOut = runCLI(t, "transcribe", "-q", "--model", "hf:someone/missing", wav)
 	if code != exitFail || !strings.Contains(errOut, "not in the Hugging Face cache") {
 		t.Errorf("a model not in the cache: exit %d\n%s", code, errOut)
@@ -501,5 +505,47 @@ func TestConvert(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "convert", filepath.Join("..", "..", "published", "testdata", "hubert-base"), out); code != exitFail || !strings.Contains(errOut, "no CTC head") {
 		t.Errorf("a model without a head: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestTranscribeDownload: hf:OWNER/NAME that is not in the cache is
+// downloaded from $HF_ENDPOINT into it, with progress lines on stderr;
+// HF_HUB_OFFLINE=1 refuses instead.
+func TestTranscribeDownload(t *testing.T) {
+	dir := filepath.Join("..", "..", "published", "testdata", "w2v2-base-ctc")
+	files := map[string][]byte{}
+	for _, f := range []string{"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = b
+	}
+	const commit = "89abcdef0123456789abcdef0123456789abcdef"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		file, ok := strings.CutPrefix(r.URL.Path, "/someone/tiny/resolve/")
+		_, file, _ = strings.Cut(file, "/")
+		b, found := files[file]
+		if !ok || !found {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("X-Repo-Commit", commit)
+		w.Header().Set("ETag", fmt.Sprintf(`"blob-%d"`, len(b)))
+		http.ServeContent(w, r, file, time.Time{}, bytes.NewReader(b))
+	}))
+	defer srv.Close()
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	wav := filepath.Join("..", "..", "testdata", "speech", "heldout_voice.wav")
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	if code, _, errOut := runCLI(t, "transcribe", "-q", "--model", "hf:someone/tiny", wav); code != exitFail || !strings.Contains(errOut, "not in the Hugging Face cache") {
+		t.Errorf("offline: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "")
+	code, out, errOut := runCLI(t, "transcribe", "-q", "--model", "hf:someone/tiny", wav)
+	_, want, _ := runCLI(t, "transcribe", "-q", "--model", dir, wav)
+	if code != exitOK || out != want || !strings.Contains(errOut, "downloaded model.safetensors") {
+		t.Errorf("exit %d, %q, want %q\n%s", code, out, want, errOut)
 	}
 }
