@@ -77,7 +77,7 @@ func assembleTransformer(t *encoder.Transformer, vocab *dataset.Vocab, init stri
 			m.symbols[i] = ""
 		}
 	}
-	input, err := encoder.NewInput(encoder.Config{Input: "wave", ConvKernels: tc.ConvKernels, ConvStrides: tc.ConvStrides})
+	input, err := tc.Input()
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +116,6 @@ func transformerShapes(conf ModelConfig) ([]nn.ParamShape, []string) {
 		nn.ParamShape{Name: headBias, Dims: []nn.Dim{v}})
 	return want, []string{"feature_extractor.", "feature_projection.", "encoder.", "masked_spec_embed", "asr."}
 }
-
-// transformerReach is how far, in frames, a transformer model's
-// convolutions look on each side (its positional convolution's half
-// kernel); attention looks at the whole window, so windowed output is
-// close to the whole input's, not equal to it.
-func transformerReach(tc encoder.TransformerConfig) int { return tc.PosKernel / 2 }
 
 // buildTransformer adds a transformer model's inference graph.
 func (m *Model) buildTransformer(g *nn.Graph, x, valid *nn.Node) *nn.Node {

@@ -14,7 +14,7 @@ func (m *Model) windowFrames(windowSec, overlapSec float64) (win, margin int, er
 	margin = int(math.Round(overlapSec / 2 / fs))
 	var reach int
 	if m.Transformer != nil {
-		reach = transformerReach(m.Transformer.Config)
+		reach = m.Transformer.Config.Reach()
 	} else {
 		reach = m.Encoder.Config.Reach()
 	}

@@ -385,3 +385,15 @@ func (c TransformerConfig) FLOPs(L int) float64 {
 	f += float64(c.Layers) * (8*D*D*T + 4*D*float64(c.FF)*T + 4*T*T*D)
 	return f
 }
+
+// Input returns the Input of a transformer model: its waveform, framed by
+// its convolutions.
+func (c TransformerConfig) Input() (*Input, error) {
+	return NewInput(Config{Input: "wave", ConvKernels: c.ConvKernels, ConvStrides: c.ConvStrides})
+}
+
+// Reach returns how far, in frames, the model's convolutions look on each
+// side of a frame (the positional convolution's half kernel). Attention
+// sees the whole window, so a window's output is close to the whole
+// input's, not equal to it, whatever the margin.
+func (c TransformerConfig) Reach() int { return c.PosKernel / 2 }

@@ -2,16 +2,13 @@ package pretrain
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strings"
 
 	"github.com/wav2vec-go/wav2vec/audio"
-	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/internal/npy"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
 
@@ -75,48 +72,22 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 	if err := m.checkLayer(layer); err != nil {
 		return 0, 0, err
 	}
-	norm, n64, err := audio.NormOf(r)
-	if err != nil {
-		return 0, 0, err
-	}
-	n := int(n64)
-	F := m.Frames(n)
-	if F < 1 {
-		return 0, 0, fmt.Errorf("pretrain: extract: %d samples is shorter than the %d the encoder needs", n, m.MinSamples())
-	}
-	s, err := audio.NewStream(r)
-	if err != nil {
-		return 0, 0, err
-	}
 	win := m.Frames(int(extractWindowSeconds * audio.SampleRate))
 	margin := max(m.Config.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
 	progs := nn.NewCache[int, *layerProgram](2) // by window length: two at most
 	defer progs.Clear()
-	bw := bufio.NewWriter(w)
-	src := norm.Reader(s)
-	err = encoder.EachWindow(src, n, m.input.Windows(n, win, margin), func(wd encoder.Window, x []float32) error {
+	frames, dim, err = npy.Windows(w, r, m.input, true, win, margin, func(x []float32) ([]float32, int, error) {
 		lp, err := progs.Get(len(x), func() (*layerProgram, error) { return m.layerProgram(len(x), layer) })
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		data, _, d, err := lp.runNormalised(x)
-		if err != nil {
-			return err
-		}
-		if dim == 0 {
-			dim = d
-			writeNpyHeader(bw, F, dim)
-		}
-		writeFloats(bw, data[wd.Keep0*dim:wd.Keep1*dim])
-		return nil
+		return data, d, err
 	})
-	if err == nil {
-		err = bw.Flush()
-	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("pretrain: extract: %w", err)
 	}
-	return F, dim, nil
+	return frames, dim, nil
 }
 
 // layerProgram is a compiled inference graph from one utterance of L
@@ -185,31 +156,7 @@ func WriteNpy(w io.Writer, data []float32, rows, cols int) error {
 		return fmt.Errorf("pretrain: npy: %d values for shape (%d, %d)", len(data), rows, cols)
 	}
 	bw := bufio.NewWriter(w)
-	writeNpyHeader(bw, rows, cols)
-	writeFloats(bw, data)
+	npy.WriteHeader(bw, rows, cols)
+	npy.WriteFloats(bw, data)
 	return bw.Flush()
-}
-
-// writeNpyHeader writes the .npy header of a rows x cols float32 matrix;
-// bw's Flush reports any error.
-func writeNpyHeader(bw *bufio.Writer, rows, cols int) {
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows, cols)
-	// magic (6) + version (2) + header length (2) + header + '\n', padded
-	// with spaces to a multiple of 64 bytes.
-	total := 10 + len(header) + 1
-	pad := (64 - total%64) % 64
-	header += strings.Repeat(" ", pad) + "\n"
-	bw.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(bw, binary.LittleEndian, uint16(len(header)))
-	bw.WriteString(header)
-}
-
-// writeFloats writes values as little-endian float32; bw's Flush reports
-// any error.
-func writeFloats(bw *bufio.Writer, data []float32) {
-	var b [4]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		bw.Write(b[:])
-	}
 }

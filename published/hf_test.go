@@ -1,8 +1,11 @@
 package published
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
 
@@ -276,5 +280,60 @@ func TestLoadHFErrors(t *testing.T) {
 	m, err := LoadHF(dir)
 	if err != nil || len(m.Unused) != 0 {
 		t.Fatalf("unused %v, %v", m.Unused, err)
+	}
+}
+
+// TestExtract: ExtractTo writes the features, the output and each layer
+// of a WAV stream as the model's graph computes them on the decoded,
+// normalised samples (the input is one window; the graph's parity with
+// torchaudio is TestParity's).
+func TestExtract(t *testing.T) {
+	m, err := LoadHF(filepath.Join("testdata", "w2v2-large-ctc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reference(t, "w2v2-large-ctc")
+	var wav bytes.Buffer
+	if err := audio.Encode(&wav, ref.Tensors["input.0"].Data, audio.SampleRate); err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := audio.Decode(bytes.NewReader(wav.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio.Normalize(x)
+	g := nn.NewGraph()
+	in := g.Input("x", 1, 1, len(x))
+	o := m.Body.Forward(g, m.Body.Features(g, in), nil)
+	prog, err := g.Compile(nil, o.Features, o.Out, o.Layers[0], o.Layers[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog.Set(in, x)
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for layer, node := range map[string]*nn.Node{"z": o.Features, "c": o.Out, "1": o.Layers[0], "2": o.Layers[1]} {
+		var out bytes.Buffer
+		frames, dim, err := m.ExtractTo(&out, bytes.NewReader(wav.Bytes()), layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		C, T := node.Shape()[1], node.Shape()[2]
+		if frames != T || dim != C {
+			t.Fatalf("layer %s: %d x %d, the graph %d x %d", layer, frames, dim, T, C)
+		}
+		got, want := out.Bytes()[len(out.Bytes())-4*frames*dim:], prog.Value(node)
+		for c := range C {
+			for f := range T {
+				v := math.Float32frombits(binary.LittleEndian.Uint32(got[4*(f*C+c):]))
+				if d := math.Abs(float64(v - want[c*T+f])); d > 1e-5 {
+					t.Fatalf("layer %s frame %d channel %d: %g, the graph %g", layer, f, c, v, want[c*T+f])
+				}
+			}
+		}
+	}
+	if _, _, err := m.ExtractTo(io.Discard, bytes.NewReader(wav.Bytes()), "3"); err == nil || !strings.Contains(err.Error(), "want z, c or 1 to 2") {
+		t.Errorf("layer 3 of 2: %v", err)
 	}
 }

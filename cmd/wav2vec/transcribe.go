@@ -130,22 +130,9 @@ func loadModel(e *env, path string) (*asr.Model, error) {
 		}
 		return m, err
 	}
-	dir := ""
-	if name, ok := strings.CutPrefix(path, "hf:"); ok {
-		var err error
-		if dir, err = published.ResolveCached(name); err != nil {
-			if published.Offline() {
-				return nil, err
-			}
-			if dir, err = published.Download(e.ctx, name, e.stderr); err != nil {
-				return nil, err
-			}
-		}
-	} else if info, err := os.Stat(path); err == nil && info.IsDir() {
-		dir = path
-	}
-	if dir == "" && strings.HasSuffix(path, ".pt") {
-		dir = path // a fairseq checkpoint
+	dir, err := publishedPath(e, path)
+	if err != nil {
+		return nil, err
 	}
 	if dir != "" {
 		pm, err := published.Load(dir)
@@ -158,6 +145,24 @@ func loadModel(e *env, path string) (*asr.Model, error) {
 		return asr.FromPublished(pm)
 	}
 	return asr.Load(path)
+}
+
+// publishedPath returns the file or folder of a published model named by
+// path (a folder, hf:OWNER/NAME, downloaded into the Hugging Face cache if
+// missing and not HF_HUB_OFFLINE=1, or a fairseq .pt file), or "" when
+// path names the toolkit's own checkpoint.
+func publishedPath(e *env, path string) (string, error) {
+	if name, ok := strings.CutPrefix(path, "hf:"); ok {
+		dir, err := published.ResolveCached(name)
+		if err != nil && !published.Offline() {
+			dir, err = published.Download(e.ctx, name, e.stderr)
+		}
+		return dir, err
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() || strings.HasSuffix(path, ".pt") {
+		return path, nil
+	}
+	return "", nil
 }
 
 // modelHelp describes what --model takes.

@@ -549,3 +549,39 @@ func TestTranscribeDownload(t *testing.T) {
 		t.Errorf("exit %d, %q, want %q\n%s", code, out, want, errOut)
 	}
 }
+
+// TestExtractPublished: extract takes a published model and writes its
+// features, its output or a layer's, as the library does; a layer it does
+// not have is an error.
+func TestExtractPublished(t *testing.T) {
+	model := filepath.Join("..", "..", "published", "testdata", "hubert-base", "fairseq.pt")
+	wav := filepath.Join("..", "..", "testdata", "speech", "clear_train_voice.wav")
+	out := t.TempDir()
+	pm, err := published.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, layer := range []string{"z", "c", "2"} {
+		code, _, errOut := runCLI(t, "extract", "-q", "--model", model, "--layer", layer, "--out", out, wav)
+		if code != exitOK {
+			t.Fatalf("layer %s: exit %d\n%s", layer, code, errOut)
+		}
+		got, err := os.ReadFile(filepath.Join(out, "clear_train_voice.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(wav)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		_, _, err = pm.ExtractTo(&want, f, layer)
+		f.Close()
+		if err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("layer %s: the file differs from the library's (%v)", layer, err)
+		}
+	}
+	if code, _, errOut := runCLI(t, "extract", "-q", "--model", model, "--layer", "9", "--out", out, wav); code != exitFail || !strings.Contains(errOut, "want z, c or 1 to 2") {
+		t.Errorf("layer 9: exit %d\n%s", code, errOut)
+	}
+}

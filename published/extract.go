@@ -1,0 +1,105 @@
+package published
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/internal/npy"
+	"github.com/wav2vec-go/wav2vec/nn"
+)
+
+// Layers a transformer model's ExtractTo writes: the feature encoder's
+// output, or the transformer's (after the final norm of pre-LN models);
+// "1" to the number of layers name each layer's output.
+const (
+	LayerFeatures = "z"
+	LayerOutput   = "c"
+)
+
+// extractWindowSeconds and extractMarginSeconds size ExtractTo's windows.
+const (
+	extractWindowSeconds = 30.0
+	extractMarginSeconds = 1.5
+)
+
+// ExtractTo runs the model's body on the WAV stream r and writes a layer
+// to w as a .npy matrix of frames x channels, returning its shape. Long
+// inputs go through in 30 s windows whose centre frames are kept, each
+// with 1.5 s of audio on either side (attention sees a window, not the
+// whole input: see encoder.TransformerConfig.Reach). r must be seekable.
+func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, dim int, err error) {
+	c := m.Body.Config
+	n, err := strconv.Atoi(layer)
+	switch {
+	case layer == LayerFeatures || layer == LayerOutput:
+	case err == nil && n >= 1 && n <= c.Layers:
+	default:
+		return 0, 0, fmt.Errorf("published: extract: layer %q: want z, c or 1 to %d", layer, c.Layers)
+	}
+	in, err := c.Input()
+	if err != nil {
+		return 0, 0, err
+	}
+	win := c.Frames(int(extractWindowSeconds * audio.SampleRate))
+	margin := max(c.Reach(), c.Frames(int(extractMarginSeconds*audio.SampleRate)))
+	progs := nn.NewCache[int, *layerProgram](2)
+	defer progs.Clear()
+	frames, dim, err = npy.Windows(w, r, in, m.Normalize, win, margin, func(x []float32) ([]float32, int, error) {
+		lp, err := progs.Get(len(x), func() (*layerProgram, error) { return m.layerProgram(len(x), layer) })
+		if err != nil {
+			return nil, 0, err
+		}
+		return lp.run(x)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("published: extract: %w", err)
+	}
+	return frames, dim, nil
+}
+
+// layerProgram is a compiled graph from L samples to a layer.
+type layerProgram struct {
+	prog    *nn.Program
+	in, out *nn.Node
+}
+
+// Close releases the compiled program.
+func (lp *layerProgram) Close() error { return lp.prog.Close() }
+
+func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
+	g := nn.NewGraph()
+	in := g.Input("input", 1, 1, L)
+	feats := m.Body.Features(g, in)
+	out := feats
+	if layer != LayerFeatures {
+		o := m.Body.Forward(g, feats, nil)
+		out = o.Out
+		if n, err := strconv.Atoi(layer); err == nil {
+			out = o.Layers[n-1]
+		}
+	}
+	p, err := g.Compile(nil, out)
+	if err != nil {
+		return nil, err
+	}
+	return &layerProgram{prog: p, in: in, out: out}, nil
+}
+
+// run returns the layer for one window as frames x channels.
+func (lp *layerProgram) run(x []float32) ([]float32, int, error) {
+	lp.prog.Set(lp.in, x)
+	if err := lp.prog.Run(); err != nil {
+		return nil, 0, err
+	}
+	v := lp.prog.Value(lp.out) // [1, C, T]
+	C, T := lp.out.Shape()[1], lp.out.Shape()[2]
+	data := make([]float32, T*C)
+	for c := range C {
+		for t := range T {
+			data[t*C+c] = v[c*T+t]
+		}
+	}
+	return data, C, nil
+}
