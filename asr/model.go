@@ -106,30 +106,35 @@ func New(cfg encoder.Config, vocab *dataset.Vocab, init string, rng *rand.Rand) 
 
 // assemble adds a zero head to enc and works out the frame geometry.
 func assemble(enc *encoder.Model, vocab *dataset.Vocab, init string) (*Model, error) {
+	input, err := encoder.NewInput(enc.Config)
+	if err != nil {
+		return nil, err
+	}
+	return assembleBody(&Model{Config: ModelConfig{Encoder: enc.Config}, Encoder: enc}, enc.Config.Dim, input, vocab, init)
+}
+
+// assembleBody completes a model whose body m holds (Encoder or
+// Transformer, and its config): a zero head of dim inputs over vocab, the
+// spellings (nothing for the blank and for special tokens such as <unk>),
+// and the frame geometry of input.
+func assembleBody(m *Model, dim int, input *encoder.Input, vocab *dataset.Vocab, init string) (*Model, error) {
 	boundary, ok := vocab.Index(dataset.WordBoundary)
 	if !ok {
 		return nil, fmt.Errorf("asr: the vocabulary lacks the word boundary %q", dataset.WordBoundary)
 	}
-	cfg := enc.Config
 	V := vocab.Size()
-	m := &Model{
-		Config:   ModelConfig{Encoder: cfg, Vocab: vocab.Symbols()[1:], Init: init},
-		Encoder:  enc,
-		Vocab:    vocab,
-		HeadW:    nn.NewParam(headWeight, V, cfg.Dim, 1),
-		HeadB:    nn.NewParam(headBias, V),
-		boundary: boundary,
-		symbols:  vocab.Symbols(),
-	}
-	m.symbols[vocab.Blank()] = ""
-	input, err := encoder.NewInput(cfg)
-	if err != nil {
-		return nil, err
+	m.Config.Vocab, m.Config.Init = vocab.Symbols()[1:], init
+	m.Vocab, m.boundary, m.symbols = vocab, boundary, vocab.Symbols()
+	m.HeadW, m.HeadB = nn.NewParam(headWeight, V, dim, 1), nn.NewParam(headBias, V)
+	for i, s := range m.symbols {
+		if i == vocab.Blank() || special(s) {
+			m.symbols[i] = ""
+		}
 	}
 	m.input = input
 	m.rf, m.hop = input.MinSamples(), input.Hop()
 	if m.rf <= 0 || m.hop <= 0 || m.Frames(m.rf) != 1 || m.Frames(m.rf+m.hop) != 2 {
-		return nil, fmt.Errorf("asr: encoder config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
+		return nil, fmt.Errorf("asr: the model's config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
 	}
 	return m, nil
 }

@@ -57,36 +57,12 @@ func special(tok string) bool {
 // assembleTransformer makes a model around a transformer body with a zero
 // head over vocab.
 func assembleTransformer(t *encoder.Transformer, vocab *dataset.Vocab, init string) (*Model, error) {
-	boundary, ok := vocab.Index(dataset.WordBoundary)
-	if !ok {
-		return nil, fmt.Errorf("asr: the vocabulary lacks the word boundary %q", dataset.WordBoundary)
-	}
 	tc := t.Config
-	V := vocab.Size()
-	m := &Model{
-		Config:      ModelConfig{Transformer: &tc, Vocab: vocab.Symbols()[1:], Init: init},
-		Transformer: t,
-		Vocab:       vocab,
-		HeadW:       nn.NewParam(headWeight, V, tc.Dim, 1),
-		HeadB:       nn.NewParam(headBias, V),
-		boundary:    boundary,
-		symbols:     vocab.Symbols(),
-	}
-	for i, s := range m.symbols {
-		if i == vocab.Blank() || special(s) {
-			m.symbols[i] = ""
-		}
-	}
 	input, err := tc.Input()
 	if err != nil {
 		return nil, err
 	}
-	m.input = input
-	m.rf, m.hop = input.MinSamples(), input.Hop()
-	if m.rf <= 0 || m.hop <= 0 || m.Frames(m.rf) != 1 || m.Frames(m.rf+m.hop) != 2 {
-		return nil, fmt.Errorf("asr: transformer config gives an inconsistent frame rate (first frame at %d samples, hop %d)", m.rf, m.hop)
-	}
-	return m, nil
+	return assembleBody(&Model{Config: ModelConfig{Transformer: &tc}, Transformer: t}, tc.Dim, input, vocab, init)
 }
 
 // fromTransformerCheckpoint builds a transformer model from a checkpoint
