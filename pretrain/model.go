@@ -331,3 +331,6 @@ func (m *Model) setClusters(tg *trainGraph, rows [][]float32, mask []float32) er
 	tg.clusterPPL = nn.Perplexity(counts)
 	return nil
 }
+
+// Hop returns the number of 16 kHz samples between two frames.
+func (m *Model) Hop() int { return m.input.Hop() }

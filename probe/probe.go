@@ -26,7 +26,6 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
-	"github.com/wav2vec-go/wav2vec/pretrain"
 )
 
 // FrameTargets returns the letter target of each of T frames for an
@@ -140,7 +139,7 @@ func SpeechSpan(x []float32, frames, hop, win int) (lo, hi int) {
 
 // Data says which utterances of a labeled manifest Load uses.
 type Data struct {
-	Layer   string         // pretrain.LayerZ, pretrain.LayerC or pretrain.LayerQ; empty means pretrain.LayerC
+	Layer   string         // a layer the model's Extract gives; empty means "c"
 	Vocab   *dataset.Vocab // maps .ltr symbols to classes; nil means dataset.DefaultVocab()
 	MaxUtts int            // at most this many utterances, from the top; 0 means all
 	// Skip, if not nil, is told of each utterance that cannot be used (an
@@ -158,13 +157,21 @@ type Data struct {
 	Progress func(done, total int)
 }
 
+// Model is what a probe reads: a pretrain.Model or a published.Model.
+type Model interface {
+	// Extract returns a layer of one utterance as frames x dim.
+	Extract(samples []float32, layer string) (data []float32, frames, dim int, err error)
+	// Hop is the number of 16 kHz samples between two frames.
+	Hop() int
+}
+
 // Load extracts the chosen layer of every utterance of the
 // manifest at manifestPath (up to MaxUtts) and labels its frames from the
 // .ltr file beside the manifest. A missing or malformed manifest or label
 // file, or a cancelled ctx, is an error; a bad utterance is skipped.
-func Load(ctx context.Context, m *pretrain.Model, manifestPath string, opt Data) (*Set, error) {
+func Load(ctx context.Context, m Model, manifestPath string, opt Data) (*Set, error) {
 	if opt.Layer == "" {
-		opt.Layer = pretrain.LayerC
+		opt.Layer = "c"
 	}
 	if opt.Vocab == nil {
 		opt.Vocab = dataset.DefaultVocab()
@@ -200,7 +207,7 @@ func Load(ctx context.Context, m *pretrain.Model, manifestPath string, opt Data)
 
 // addUtterance adds the utterance at path with the label on line of the
 // label file ltr.
-func addUtterance(m *pretrain.Model, s *Set, path, label, ltr string, line int, opt Data) error {
+func addUtterance(m Model, s *Set, path, label, ltr string, line int, opt Data) error {
 	symbols, err := opt.Vocab.Encode(label)
 	if err != nil {
 		return fmt.Errorf("probe: %s line %d: %w", ltr, line, err)
@@ -223,7 +230,7 @@ func addUtterance(m *pretrain.Model, s *Set, path, label, ltr string, line int, 
 		}
 		return s.AddTargets(feats, frames, dim, y)
 	}
-	lo, hi := SpeechSpan(x, frames, audio.SampleRate/100, audio.SampleRate/40) // 10 ms frames, 25 ms windows
+	lo, hi := SpeechSpan(x, frames, m.Hop(), audio.SampleRate/40) // the model's frames, 25 ms windows
 	return s.AddSpan(feats, frames, dim, symbols, lo, hi)
 }
 

@@ -3,9 +3,12 @@ package published
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/internal/npy"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
@@ -102,4 +105,47 @@ func (lp *layerProgram) run(x []float32) ([]float32, int, error) {
 		}
 	}
 	return data, C, nil
+}
+
+// Extract runs the model's body on one utterance (16 kHz; normalised
+// first when the model's preprocessor says so) and returns a layer (z, c
+// or 1 to the number of layers) as frames x channels.
+func (m *Model) Extract(samples []float32, layer string) (data []float32, frames, dim int, err error) {
+	c := m.Body.Config
+	if n, err := strconv.Atoi(layer); !(layer == LayerFeatures || layer == LayerOutput || err == nil && n >= 1 && n <= c.Layers) {
+		return nil, 0, 0, fmt.Errorf("published: extract: layer %q: want z, c or 1 to %d", layer, c.Layers)
+	}
+	if c.Frames(len(samples)) < 1 {
+		return nil, 0, 0, fmt.Errorf("published: extract: %d samples give no frame", len(samples))
+	}
+	x := slices.Clone(samples)
+	if m.Normalize {
+		audio.Normalize(x)
+	}
+	lp, err := m.layerProgram(len(x), layer)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer lp.Close()
+	data, dim, err = lp.run(x)
+	return data, c.Frames(len(x)), dim, err
+}
+
+// Hop returns the number of 16 kHz samples between two frames.
+func (m *Model) Hop() int {
+	h := 1
+	for _, s := range m.Body.Config.ConvStrides {
+		h *= s
+	}
+	return h
+}
+
+// Fresh returns a model of m's architecture with random weights drawn
+// from a generator seeded with seed: a probe's baseline.
+func (m *Model) Fresh(seed uint64) (*Model, error) {
+	body, err := encoder.NewTransformer(m.Body.Config, rand.New(rand.NewPCG(seed, 0x9a7e)))
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Arch: m.Arch, Body: body, Blank: -1, Delimiter: -1, Normalize: m.Normalize}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 	"github.com/wav2vec-go/wav2vec/probe"
+	"github.com/wav2vec-go/wav2vec/published"
 )
 
 // probeJSON is the --json output of probe.
@@ -38,10 +39,10 @@ func runProbe(e *env, args []string) int {
 		"speech frames, which is crude (long and short letters), so the accuracies are low in absolute\n"+
 		"terms. Every probe faces the same targets, so the comparison is fair. A file that cannot be used is named\n"+
 		"on stderr and left out; the results cover the rest and the exit status is 1.")
-	model := fs.String("model", "", "pretraining checkpoint (.safetensors) (required)")
+	model := fs.String("model", "", "pretraining checkpoint (.safetensors), or a published model: a Hugging Face folder, hf:OWNER/NAME or a fairseq .pt file (required)")
 	trainPath := fs.String("train", "", "labeled manifest (.tsv, .ltr beside it) to train the probe on (required)")
 	testPath := fs.String("test", "", "labeled manifest (.tsv, .ltr beside it) to score the probe on (required)")
-	layer := fs.String("layer", "c", "features to probe: z (feature encoder), c (context network) or q (quantized)")
+	layer := fs.String("layer", "c", "features to probe: z (feature encoder), c (context network or transformer output), q (quantized; pretraining checkpoints) or N, a transformer layer (published models)")
 	baseline := fs.String("baseline", "", `"random": also probe a model of the same config with fresh random weights (drawn from --seed as pretraining draws them)`)
 	alignPath := fs.String("align", "", "fine-tuned model (.safetensors) whose CTC forced alignment gives the frame targets (default: letters spread evenly)")
 	maxUtts := fs.Int("max-utts", 0, "use at most the first N utterances of each manifest (0: all)")
@@ -60,8 +61,6 @@ func runProbe(e *env, args []string) int {
 		return usageErr(e, fs, "--train is required")
 	case *testPath == "":
 		return usageErr(e, fs, "--test is required")
-	case *layer != "z" && *layer != "c" && *layer != "q":
-		return usageErr(e, fs, "--layer must be z, c or q, not %q", *layer)
 	case *baseline != "" && *baseline != "random":
 		return usageErr(e, fs, `--baseline must be "random" or empty, not %q`, *baseline)
 	case *maxUtts < 0:
@@ -73,23 +72,45 @@ func runProbe(e *env, args []string) int {
 	case fs.NArg() > 0:
 		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	m, step, err := pretrain.LoadModelStep(*model)
-	if err != nil {
-		return fail(e, err)
-	}
-	models := []struct {
+	type named struct {
 		name string
-		m    *pretrain.Model
-	}{{"model", m}}
-	if *baseline == "random" {
-		r, err := m.Fresh(*seed)
+		m    probe.Model
+	}
+	var models []named
+	step := -1
+	dir, err := publishedPath(e, *model)
+	switch {
+	case err != nil:
+		return fail(e, err)
+	case dir != "":
+		pm, err := published.Load(dir)
 		if err != nil {
 			return fail(e, err)
 		}
-		models = append(models, struct {
-			name string
-			m    *pretrain.Model
-		}{"random", r})
+		models = append(models, named{"model", pm})
+		if *baseline == "random" {
+			r, err := pm.Fresh(*seed)
+			if err != nil {
+				return fail(e, err)
+			}
+			models = append(models, named{"random", r})
+		}
+	default:
+		if *layer != "z" && *layer != "c" && *layer != "q" {
+			return usageErr(e, fs, "--layer must be z, c or q for a pretraining checkpoint, not %q", *layer)
+		}
+		m, s, err := pretrain.LoadModelStep(*model)
+		if err != nil {
+			return fail(e, err)
+		}
+		models, step = append(models, named{"model", m}), s
+		if *baseline == "random" {
+			r, err := m.Fresh(*seed)
+			if err != nil {
+				return fail(e, err)
+			}
+			models = append(models, named{"random", r})
+		}
 	}
 	vocab := dataset.DefaultVocab()
 	skipped := map[string]bool{}
@@ -107,7 +128,7 @@ func runProbe(e *env, args []string) int {
 		},
 	}
 	if *alignPath != "" {
-		if opt.Targets, err = alignTargets(*alignPath, vocab); err != nil {
+		if opt.Targets, err = alignTargets(*alignPath, vocab, models[0].m.Hop()); err != nil {
 			return fail(e, err)
 		}
 	}
@@ -175,11 +196,15 @@ func printProbe(e *env, res []probe.Result, dim, step int, layer string, asJSON 
 }
 
 // alignTargets returns probe targets from the forced alignment of the
-// fine-tuned model at path, whose vocabulary must be vocab's.
-func alignTargets(path string, vocab *dataset.Vocab) (func([]float32, int, []int) ([]int, error), error) {
+// fine-tuned model at path, whose vocabulary must be vocab's and whose
+// frames must be hop samples apart, as the probed model's are.
+func alignTargets(path string, vocab *dataset.Vocab, hop int) (func([]float32, int, []int) ([]int, error), error) {
 	am, err := asr.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if am.Hop() != hop {
+		return nil, fmt.Errorf("probe: --align %s: its frames are %d samples apart, the probed model's %d", path, am.Hop(), hop)
 	}
 	if !slices.Equal(am.Vocab.Symbols(), vocab.Symbols()) {
 		return nil, fmt.Errorf("probe: --align %s: its vocabulary %q is not the probe's %q", path, am.Vocab.Symbols(), vocab.Symbols())
@@ -202,7 +227,7 @@ func alignTargets(path string, vocab *dataset.Vocab) (func([]float32, int, []int
 		}
 		y := ctc.FrameLabels(tokens, T)
 		out := make([]int, frames)
-		for t := range out { // both frame at 10 ms; the ends may differ by a frame or two
+		for t := range out { // the same frame rate; the ends may differ by a frame or two
 			out[t] = y[min(t, T-1)]
 		}
 		return out, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/pretrain"
+	"github.com/wav2vec-go/wav2vec/published"
 )
 
 func TestProbeUsage(t *testing.T) {
@@ -170,5 +171,35 @@ func TestProbe(t *testing.T) {
 	code, _, errOut = runCLI(t, "probe", "--model", ckpt, "--train", trainTSV, "--test", testTSV)
 	if code != exitFail || !strings.Contains(errOut, "test.ltr") {
 		t.Errorf("missing labels: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestProbePublished: probe takes a published model, its layers by number,
+// and its random-weight baseline; an --align model of another frame rate
+// is refused.
+func TestProbePublished(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeLetterTones(t, dir, "train", 6, 1)
+	testTSV := writeLetterTones(t, dir, "test", 3, 2)
+	model := filepath.Join("..", "..", "published", "testdata", "w2v2-base")
+	code, out, errOut := runCLI(t, "probe", "--model", model, "--train", trainTSV, "--test", testTSV, "--layer", "1", "--baseline", "random", "--json", "-q")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var res probeJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Random == nil || res.TrainFrames == 0 || res.Layer != "1" {
+		t.Fatalf("output %q (%v)", out, err)
+	}
+	// 20 ms frames: half as many as a 10 ms model's over the same audio.
+	pm, err := published.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm.Hop() != 320 {
+		t.Errorf("hop %d", pm.Hop())
+	}
+	code, _, errOut = runCLI(t, "probe", "--model", model, "--train", trainTSV, "--test", testTSV, "--layer", "7", "-q")
+	if code != exitFail || !strings.Contains(errOut, "want z, c or 1 to 2") {
+		t.Errorf("layer 7: exit %d\n%s", code, errOut)
 	}
 }
