@@ -59,6 +59,8 @@ func layouts(v string) map[string]string {
 		l["fairseq-args"] = filepath.Join("testdata", v, "fairseq-args.pt")
 	case "w2v2-base-ctc":
 		l["bin"] = filepath.Join("testdata", v+"-bin")
+	case "w2v2-large-ctc":
+		l["fairseq-legacy"] = filepath.Join("testdata", v, "fairseq-legacy.pt")
 	case "hubert-large-ctc":
 		l["sharded"] = filepath.Join("testdata", v+"-sharded")
 	}

@@ -71,6 +71,13 @@ var opArgs = func() [256]int8 {
 // allocates a length before reading it, never allocates more than the
 // pickle holds.
 func checkPickle(p []byte) error {
+	_, err := pickleEnd(p)
+	return err
+}
+
+// pickleEnd is checkPickle that also returns the offset just past the
+// pickle's STOP, where a file's next pickle or data begins.
+func pickleEnd(p []byte) (int, error) {
 	i := 0
 	for i < len(p) {
 		op := p[i]
@@ -78,7 +85,7 @@ func checkPickle(p []byte) error {
 		i++
 		kind := opArgs[op]
 		if kind < 0 {
-			return fmt.Errorf("unknown pickle opcode 0x%02x at byte %d", op, at)
+			return 0, fmt.Errorf("unknown pickle opcode 0x%02x at byte %d", op, at)
 		}
 		rest := uint64(len(p) - i)
 		var n uint64
@@ -94,7 +101,7 @@ func checkPickle(p []byte) error {
 		case argLen1, argLen4, argLen8:
 			w := map[int8]uint64{argLen1: 1, argLen4: 4, argLen8: 8}[kind]
 			if rest < w {
-				return fmt.Errorf("pickle opcode 0x%02x at byte %d: truncated length", op, at)
+				return 0, fmt.Errorf("pickle opcode 0x%02x at byte %d: truncated length", op, at)
 			}
 			var l uint64
 			switch w {
@@ -106,7 +113,7 @@ func checkPickle(p []byte) error {
 				l = binary.LittleEndian.Uint64(p[i:])
 			}
 			if l > rest-w {
-				return fmt.Errorf("pickle opcode 0x%02x at byte %d: a length of %d with %d bytes left", op, at, l, rest-w)
+				return 0, fmt.Errorf("pickle opcode 0x%02x at byte %d: a length of %d with %d bytes left", op, at, l, rest-w)
 			}
 			n = w + l
 		case argLine, argLine2:
@@ -118,24 +125,24 @@ func checkPickle(p []byte) error {
 			for range lines {
 				k := bytes.IndexByte(p[j:], '\n')
 				if k < 0 {
-					return fmt.Errorf("pickle opcode 0x%02x at byte %d: unterminated line", op, at)
+					return 0, fmt.Errorf("pickle opcode 0x%02x at byte %d: unterminated line", op, at)
 				}
 				j += k + 1
 			}
 			n = uint64(j - i)
 		}
 		if n > rest {
-			return fmt.Errorf("pickle opcode 0x%02x at byte %d: truncated", op, at)
+			return 0, fmt.Errorf("pickle opcode 0x%02x at byte %d: truncated", op, at)
 		}
 		if op == 0x95 { // FRAME: its length must fit too
 			if l := binary.LittleEndian.Uint64(p[i:]); l > rest-8 {
-				return fmt.Errorf("pickle frame at byte %d: %d bytes with %d left", at, l, rest-8)
+				return 0, fmt.Errorf("pickle frame at byte %d: %d bytes with %d left", at, l, rest-8)
 			}
 		}
 		i += int(n)
 		if op == '.' {
-			return nil
+			return i, nil
 		}
 	}
-	return fmt.Errorf("pickle without STOP")
+	return 0, fmt.Errorf("pickle without STOP")
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
+	"os"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
@@ -32,10 +34,18 @@ const maxPickleBytes = 64 << 20
 // torchFile is an open torch.save zip archive with its pickle decoded.
 type torchFile struct {
 	path    string
-	z       *zip.ReadCloser
-	records map[string]*zip.File // storage key -> record
-	root    any                  // the unpickled object
-	cache   map[string][]byte    // storage bytes read so far
+	closer  io.Closer
+	records map[string]record // storage key -> its bytes
+	root    any               // the unpickled object
+	cache   map[string][]byte // storage bytes read so far
+	legacy  bool              // the format of torch before 1.6
+	named   []*storage        // the storages the pickle named (legacy format)
+}
+
+// record is where a storage's bytes are: their count and a reader.
+type record struct {
+	size int64
+	open func() (io.ReadCloser, error)
 }
 
 // storage is a tensor storage named by the pickle, not yet read.
@@ -68,10 +78,10 @@ var storageTypes = map[string]struct {
 // openTorch opens a torch.save zip file and decodes its pickle.
 func openTorch(path string) (tf *torchFile, err error) {
 	z, err := zip.OpenReader(path)
+	if errors.Is(err, zip.ErrFormat) {
+		return openLegacy(path)
+	}
 	if err != nil {
-		if errors.Is(err, zip.ErrFormat) {
-			return nil, fmt.Errorf("published: %s: not a zip archive: files saved by PyTorch before 1.6 (the legacy format) are not read; load and save it again with a newer torch", path)
-		}
 		return nil, fmt.Errorf("published: %w", err)
 	}
 	defer func() {
@@ -79,7 +89,7 @@ func openTorch(path string) (tf *torchFile, err error) {
 			z.Close()
 		}
 	}()
-	tf = &torchFile{path: path, z: z, records: map[string]*zip.File{}, cache: map[string][]byte{}}
+	tf = &torchFile{path: path, closer: z, records: map[string]record{}, cache: map[string][]byte{}}
 	var data *zip.File
 	for _, f := range z.File {
 		_, name, _ := strings.Cut(f.Name, "/")
@@ -89,7 +99,7 @@ func openTorch(path string) (tf *torchFile, err error) {
 		case name == "constants.pkl":
 			return nil, fmt.Errorf("published: %s: a TorchScript archive, not a saved state dict", path)
 		case strings.HasPrefix(name, "data/"):
-			tf.records[strings.TrimPrefix(name, "data/")] = f
+			tf.records[strings.TrimPrefix(name, "data/")] = record{size: int64(min(f.UncompressedSize64, math.MaxInt64)), open: f.Open}
 		}
 	}
 	if data == nil {
@@ -113,8 +123,8 @@ func openTorch(path string) (tf *torchFile, err error) {
 	return tf, nil
 }
 
-// Close closes the archive.
-func (tf *torchFile) Close() error { return tf.z.Close() }
+// Close closes the file.
+func (tf *torchFile) Close() error { return tf.closer.Close() }
 
 // unpickle runs the checked pickle with inert classes.
 func (tf *torchFile) unpickle(data []byte) (root any, err error) {
@@ -142,8 +152,10 @@ func (tf *torchFile) unpickle(data []byte) (root any, err error) {
 	return u.Load()
 }
 
-// persistentLoad resolves ('storage', class, key, location, numel), checking
-// the storage against its record.
+// persistentLoad resolves ('storage', class, key, location, numel), and
+// in the legacy format a sixth element, the view (None), checking the
+// storage against its record (for the legacy format, once the records are
+// known: see openLegacy).
 func (tf *torchFile) persistentLoad(id any) (any, error) {
 	t, ok := id.(*types.Tuple)
 	if !ok || t.Len() < 5 || t.Get(0) != "storage" {
@@ -155,14 +167,22 @@ func (tf *torchFile) persistentLoad(id any) (any, error) {
 	if !ok1 || !ok2 || !ok3 || numel < 0 {
 		return nil, fmt.Errorf("storage %.80v: want a storage type, a key and a count", id)
 	}
+	if tf.legacy && (t.Len() != 6 || t.Get(5) != nil) {
+		return nil, fmt.Errorf("storage %q: a view of another storage, which this reader does not follow", key)
+	}
+	st := &storage{dtype: cls.dtype, size: cls.size, key: key, numel: numel}
+	if tf.legacy {
+		tf.named = append(tf.named, st)
+		return st, nil
+	}
 	rec, ok := tf.records[key]
 	if !ok {
 		return nil, fmt.Errorf("storage %q has no record in the archive", key)
 	}
-	if uint64(numel) > rec.UncompressedSize64/uint64(cls.size) {
-		return nil, fmt.Errorf("storage %q claims %d values of %d bytes; its record holds %d bytes", key, numel, cls.size, rec.UncompressedSize64)
+	if int64(numel) > rec.size/int64(cls.size) {
+		return nil, fmt.Errorf("storage %q claims %d values of %d bytes; its record holds %d bytes", key, numel, cls.size, rec.size)
 	}
-	return &storage{dtype: cls.dtype, size: cls.size, key: key, numel: numel}, nil
+	return st, nil
 }
 
 // storageClass is a torch.*Storage class of the pickle.
@@ -284,8 +304,11 @@ func (tf *torchFile) values(t *torchTensor) ([]float32, error) {
 	}
 	data, ok := tf.cache[st.key]
 	if !ok {
-		rec := tf.records[st.key]
-		r, err := rec.Open()
+		rec, ok := tf.records[st.key]
+		if !ok || rec.size < int64(st.numel*st.size) {
+			return nil, fmt.Errorf("published: %s: storage %s has no record of its size", tf.path, st.key)
+		}
+		r, err := rec.open()
 		if err != nil {
 			return nil, fmt.Errorf("published: %s: %w", tf.path, err)
 		}
@@ -352,4 +375,98 @@ func halfToFloat(h uint16) float32 {
 		v = -v
 	}
 	return v
+}
+
+// legacyMagic is the number the legacy format's first pickle holds.
+var legacyMagic = func() *big.Int { n, _ := new(big.Int).SetString("119547037146038801333356", 10); return n }()
+
+// openLegacy reads the format of torch.save before PyTorch 1.6: five
+// pickles (the magic number, the protocol version 1001, the system's
+// sizes, the object, the storage keys) followed by each storage's count
+// and values, in the keys' order. Every pickle is checked before it is
+// run, and every storage's count and extent against the pickle's claim
+// and the file's size before anything is read.
+func openLegacy(path string) (tf *torchFile, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("published: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("published: %w", err)
+	}
+	size := info.Size()
+	head := make([]byte, min(size, 4*maxPickleBytes))
+	if _, err := io.ReadFull(f, head); err != nil {
+		return nil, fmt.Errorf("published: %s: %w", path, err)
+	}
+	tf = &torchFile{path: path, closer: f, records: map[string]record{}, cache: map[string][]byte{}, legacy: true}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("published: %s: "+format, append([]any{path}, a...)...)
+	}
+	var pickles [5]any
+	at := 0
+	for i := range pickles {
+		end, err := pickleEnd(head[at:])
+		if err != nil {
+			if i == 0 {
+				return nil, bad("neither a zip archive nor a legacy torch file (%v)", err)
+			}
+			return nil, bad("legacy pickle %d: %v", i+1, err)
+		}
+		if pickles[i], err = tf.unpickle(head[at : at+end]); err != nil {
+			return nil, bad("legacy pickle %d: %v", i+1, err)
+		}
+		at += end
+		if i == 0 {
+			if n, ok := pickles[0].(*big.Int); !ok || n.Cmp(legacyMagic) != 0 {
+				return nil, bad("not a torch file (no magic number)")
+			}
+		}
+	}
+	if pickles[1] != 1001 {
+		return nil, bad("legacy protocol %v, want 1001", pickles[1])
+	}
+	if d, ok := pickles[2].(*types.Dict); ok {
+		if le, _ := d.Get("little_endian"); le != true {
+			return nil, bad("saved on a big-endian machine")
+		}
+	}
+	keys, ok := pickles[4].(*types.List)
+	if !ok {
+		return nil, bad("legacy storage keys: not a list")
+	}
+	claimed := map[string]*storage{}
+	for _, st := range tf.named {
+		claimed[st.key] = st
+	}
+	off := int64(at)
+	for i := range keys.Len() {
+		key, ok := keys.Get(i).(string)
+		st := claimed[key]
+		if !ok || st == nil {
+			return nil, bad("legacy storage key %v is not one the pickle names", keys.Get(i))
+		}
+		var n [8]byte
+		if _, err := f.ReadAt(n[:], off); err != nil {
+			return nil, bad("legacy storage %s: %v", key, err)
+		}
+		numel := int64(binary.LittleEndian.Uint64(n[:]))
+		bytes := numel * int64(st.size)
+		if numel < 0 || numel != int64(st.numel) || bytes > size-off-8 {
+			return nil, bad("legacy storage %s: %d values where the pickle says %d and the file has %d bytes left", key, numel, st.numel, size-off-8)
+		}
+		start := off + 8
+		tf.records[key] = record{size: bytes, open: func() (io.ReadCloser, error) {
+			return io.NopCloser(io.NewSectionReader(f, start, bytes)), nil
+		}}
+		off += 8 + bytes
+	}
+	tf.root = pickles[3]
+	return tf, nil
 }

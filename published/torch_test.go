@@ -122,7 +122,8 @@ func TestTorchReader(t *testing.T) {
 		"unknown opcode":                 {writeTorchZip(t, pickleOf("\xff"), nil), "unknown pickle opcode"},
 		"no STOP":                        {writeTorchZip(t, []byte{0x80, 2, '}'}, nil), "without STOP"},
 		"stack underflow":                {writeTorchZip(t, pickleOf("s"), nil), "data.pkl"},
-		"not a zip":                      {writeFile(t, []byte("\x80\x02}q\x00.")), "legacy format"},
+		"not a torch file":               {writeFile(t, []byte("\x80\x02}q\x00.")), "not a torch file"},
+		"garbage":                        {writeFile(t, []byte("hello")), "neither a zip archive nor a legacy torch file"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tf, err := openTorch(c.path)
@@ -133,6 +134,30 @@ func TestTorchReader(t *testing.T) {
 				t.Errorf("%v, want an error naming the file and %q", err, c.want)
 			}
 		})
+	}
+	// The legacy format: a storage count that disagrees with the pickle,
+	// or one beyond the file, is refused before anything is read.
+	legacy, err := os.ReadFile(filepath.Join("testdata", "w2v2-large-ctc", "fairseq-legacy.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFairseq(writeFile(t, legacy[:len(legacy)-100])); err == nil || !strings.Contains(err.Error(), "bytes left") {
+		t.Errorf("a truncated legacy file: %v", err)
+	}
+	// The first storage's count, just after the five pickles, claims more
+	// values than the pickle does.
+	at := 0
+	for range 5 {
+		n, err := pickleEnd(legacy[at:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		at += n
+	}
+	doctored := append([]byte(nil), legacy...)
+	binary.LittleEndian.PutUint64(doctored[at:], 1<<40)
+	if _, err := LoadFairseq(writeFile(t, doctored)); err == nil || !strings.Contains(err.Error(), "where the pickle says") {
+		t.Errorf("a doctored legacy count: %v", err)
 	}
 	// A class other than PyTorch's is inert data: os.system is not run.
 	evil := writeTorchZip(t, pickleOf("cos\nsystem\n", unicode("touch /tmp/pwned-by-pickle"), "\x85R"), nil)
@@ -168,7 +193,7 @@ func FuzzPickle(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tf := &torchFile{path: "fuzz", records: map[string]*zip.File{}, cache: map[string][]byte{}}
+		tf := &torchFile{path: "fuzz", records: map[string]record{}, cache: map[string][]byte{}}
 		tf.unpickle(data)
 	})
 }

@@ -214,6 +214,9 @@ def main(out):
             fs_cfg = {"model": w2v, "task": {"_name": "audio_pretraining", "normalize": True}}
         torch.save({"args": None, "cfg": fs_cfg, "model": fs, "optimizer_history": [], "extra_state": {"epoch": 1}},
                    os.path.join(d, "fairseq.pt"))
+        if name == "w2v2-large-ctc":  # torch's format before 1.6
+            torch.save({"args": None, "cfg": fs_cfg, "model": fs}, os.path.join(d, "fairseq-legacy.pt"),
+                       _use_new_zipfile_serialization=False)
         if name == "w2v2-base":  # older fairseq files: the settings in an argparse Namespace
             import argparse
             torch.save({"args": argparse.Namespace(**w2v), "cfg": None, "model": fs}, os.path.join(d, "fairseq-args.pt"))
