@@ -104,7 +104,7 @@ func LoadHF(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck, unused := renameHF(ck, prefixes[arch])
+	ck, unused, fileName := renameHF(ck, prefixes[arch])
 	head := strings.HasSuffix(arch, "ForCTC")
 	want := tc.ParamShapes()
 	want = slices.DeleteFunc(want, func(p nn.ParamShape) bool { // absent from some files, unused at inference
@@ -129,7 +129,7 @@ func LoadHF(dir string) (*Model, error) {
 	}
 	for name := range ck.Tensors {
 		if !wanted[name] {
-			unused = append(unused, name)
+			unused = append(unused, fileName[name])
 		}
 	}
 	sort.Strings(unused)
@@ -180,9 +180,11 @@ func (c hfConfig) arch(dir string) (string, error) {
 // renameHF returns ck with the tensors named as encoder.Transformer names
 // them: the architecture's prefix removed, and the weight norm's newer
 // spelling (parametrizations.weight.original0/1) read as weight_g/weight_v.
-// Tensors outside the model's names are returned apart.
-func renameHF(ck *nn.Checkpoint, prefix string) (*nn.Checkpoint, []string) {
+// Tensors outside the model's names are returned apart, and the file's
+// name of each tensor kept.
+func renameHF(ck *nn.Checkpoint, prefix string) (*nn.Checkpoint, []string, map[string]string) {
 	out := &nn.Checkpoint{Path: ck.Path, Meta: ck.Meta, Tensors: map[string]nn.SavedTensor{}}
+	fileName := map[string]string{}
 	var other []string
 	for name, t := range ck.Tensors {
 		n := name
@@ -197,8 +199,9 @@ func renameHF(ck *nn.Checkpoint, prefix string) (*nn.Checkpoint, []string) {
 			continue
 		}
 		out.Tensors[n] = t
+		fileName[n] = name
 	}
-	return out, other
+	return out, other, fileName
 }
 
 // readVocab reads vocab.json: token -> id, every id of the head once.
@@ -241,30 +244,41 @@ func (m *Model) Logits(g *nn.Graph, out *nn.Node) *nn.Node {
 }
 
 // readHFWeights reads a folder's weights: model.safetensors, the shards a
-// model.safetensors.index.json lists, or pytorch_model.bin (torch.save's
-// zip format, read without running its pickle).
+// model.safetensors.index.json or pytorch_model.bin.index.json lists, or
+// pytorch_model.bin (read without running its pickle).
 func readHFWeights(dir string) (*nn.Checkpoint, error) {
 	st := filepath.Join(dir, "model.safetensors")
 	if _, err := os.Stat(st); err == nil {
 		return nn.LoadCheckpoint(st)
 	}
-	if idx := filepath.Join(dir, "model.safetensors.index.json"); fileExists(idx) {
-		var index struct {
+	for _, index := range []string{"model.safetensors.index.json", "pytorch_model.bin.index.json"} {
+		idx := filepath.Join(dir, index)
+		if !fileExists(idx) {
+			continue
+		}
+		var m struct {
 			WeightMap map[string]string `json:"weight_map"`
 		}
-		if err := readJSON(idx, &index); err != nil {
+		if err := readJSON(idx, &m); err != nil {
 			return nil, err
 		}
+		ext := filepath.Ext(strings.TrimSuffix(index, ".index.json")) // .safetensors or .bin
 		shards := map[string]bool{}
-		for _, f := range index.WeightMap {
-			if f != filepath.Base(f) || !strings.HasSuffix(f, ".safetensors") {
-				return nil, fmt.Errorf("published: %s: shard %q is not a safetensors file beside it", idx, f)
+		for _, f := range m.WeightMap {
+			if f != filepath.Base(f) || !strings.HasSuffix(f, ext) || strings.HasPrefix(f, ".") {
+				return nil, fmt.Errorf("published: %s: shard %q is not a %s file beside it", idx, f, ext)
 			}
 			shards[f] = true
 		}
 		out := &nn.Checkpoint{Path: dir, Tensors: map[string]nn.SavedTensor{}}
 		for f := range shards {
-			ck, err := nn.LoadCheckpoint(filepath.Join(dir, f))
+			var ck *nn.Checkpoint
+			var err error
+			if ext == ".bin" {
+				ck, err = readTorchStateDict(filepath.Join(dir, f))
+			} else {
+				ck, err = nn.LoadCheckpoint(filepath.Join(dir, f))
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -278,16 +292,22 @@ func readHFWeights(dir string) (*nn.Checkpoint, error) {
 	if !fileExists(bin) {
 		return nil, fmt.Errorf("published: %s: no model.safetensors, model.safetensors.index.json or pytorch_model.bin", dir)
 	}
-	tf, err := openTorch(bin)
+	return readTorchStateDict(bin)
+}
+
+// readTorchStateDict reads a pytorch_model.bin: a state dict of tensors,
+// read without running its pickle.
+func readTorchStateDict(path string) (*nn.Checkpoint, error) {
+	tf, err := openTorch(path)
 	if err != nil {
 		return nil, err
 	}
 	defer tf.Close()
 	state := dictEntries(tf.root)
 	if state == nil {
-		return nil, fmt.Errorf("published: %s: not a state dict", bin)
+		return nil, fmt.Errorf("published: %s: not a state dict", path)
 	}
-	ck := &nn.Checkpoint{Path: bin, Tensors: map[string]nn.SavedTensor{}}
+	ck := &nn.Checkpoint{Path: path, Tensors: map[string]nn.SavedTensor{}}
 	for _, e := range state {
 		name, ok1 := e.Key.(string)
 		t, ok2 := e.Value.(*torchTensor)

@@ -63,6 +63,7 @@ func layouts(v string) map[string]string {
 		l["fairseq-legacy"] = filepath.Join("testdata", v, "fairseq-legacy.pt")
 	case "hubert-large-ctc":
 		l["sharded"] = filepath.Join("testdata", v+"-sharded")
+		l["sharded-bin"] = filepath.Join("testdata", v+"-sharded-bin")
 	}
 	return l
 }
@@ -277,11 +278,28 @@ func TestLoadHFErrors(t *testing.T) {
 			}
 		})
 	}
-	// Tensors the model does not use are listed.
+	// Tensors the model does not use are listed, and ignored.
 	dir := copyDir(t, filepath.Join("testdata", "w2v2-base-ctc"))
 	m, err := LoadHF(dir)
 	if err != nil || len(m.Unused) != 0 {
 		t.Fatalf("unused %v, %v", m.Unused, err)
+	}
+	ck, err := nn.LoadCheckpoint(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params []*nn.Param
+	for name, tensor := range ck.Tensors {
+		p := nn.NewParam(name, tensor.Shape...)
+		copy(p.Data, tensor.Data)
+		params = append(params, p)
+	}
+	extra := map[string][]float32{"wav2vec2.mask_time_emb_vector": make([]float32, 32), "quantizer.vars": make([]float32, 8)}
+	if err := nn.SaveCheckpoint(filepath.Join(dir, "model.safetensors"), params, extra, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = LoadHF(dir); err != nil || !slices.Equal(m.Unused, []string{"quantizer.vars", "wav2vec2.mask_time_emb_vector"}) {
+		t.Errorf("unused %v, %v", m.Unused, err)
 	}
 }
 

@@ -219,3 +219,43 @@ func readPickle(path string) ([]byte, error) {
 	}
 	return nil, os.ErrNotExist
 }
+
+// FuzzTorchFile opens arbitrary bytes as a torch.save file, zip or legacy,
+// and reads every tensor it names: an error or values, never a panic or
+// an allocation beyond the file.
+func FuzzTorchFile(f *testing.F) {
+	// Small seeds (torch.save of one 2 x 3 tensor, both formats): the
+	// fuzzer mutates them faster than whole models.
+	for _, p := range []string{"tiny-legacy.pt", "tiny-zip.pt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "f.pt")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tf, err := openTorch(path)
+		if err != nil {
+			return
+		}
+		defer tf.Close()
+		var walk func(v any, depth int)
+		walk = func(v any, depth int) {
+			if depth > 8 {
+				return
+			}
+			if tt, ok := v.(*torchTensor); ok {
+				tf.values(tt)
+			}
+			for _, e := range dictEntries(v) {
+				walk(e.Value, depth+1)
+			}
+		}
+		walk(tf.root, 0)
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/wav2vec-go/wav2vec/pretrain"
-	"github.com/wav2vec-go/wav2vec/published"
 )
 
 func runExtract(e *env, args []string) int {
@@ -34,7 +33,7 @@ func runExtract(e *env, args []string) int {
 	var m extractor
 	dir, err := publishedPath(e, *model)
 	if err == nil && dir != "" {
-		m, err = published.Load(dir)
+		m, err = loadPublished(e, dir)
 	} else if err == nil {
 		if *layer != "z" && *layer != "c" && *layer != "q" {
 			return usageErr(e, fs, "--layer must be z, c or q for a pretraining checkpoint, not %q", *layer)

@@ -14,7 +14,6 @@ import (
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 	"github.com/wav2vec-go/wav2vec/probe"
-	"github.com/wav2vec-go/wav2vec/published"
 )
 
 // probeJSON is the --json output of probe.
@@ -83,7 +82,7 @@ func runProbe(e *env, args []string) int {
 	case err != nil:
 		return fail(e, err)
 	case dir != "":
-		pm, err := published.Load(dir)
+		pm, err := loadPublished(e, dir)
 		if err != nil {
 			return fail(e, err)
 		}

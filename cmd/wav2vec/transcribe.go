@@ -135,7 +135,7 @@ func loadModel(e *env, path string) (*asr.Model, error) {
 		return nil, err
 	}
 	if dir != "" {
-		pm, err := published.Load(dir)
+		pm, err := loadPublished(e, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -163,6 +163,24 @@ func publishedPath(e *env, path string) (string, error) {
 		return path, nil
 	}
 	return "", nil
+}
+
+// loadPublished reads a published model and says on stderr which of its
+// tensors it ignores (a pretraining model's quantizer, for example).
+func loadPublished(e *env, path string) (*published.Model, error) {
+	pm, err := published.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(pm.Unused); n > 0 {
+		names := pm.Unused[:min(n, 4)]
+		more := ""
+		if n > len(names) {
+			more = fmt.Sprintf(" and %d more", n-len(names))
+		}
+		fmt.Fprintf(e.stderr, "wav2vec: %s: ignored %d tensors the model does not use: %s%s\n", path, n, strings.Join(names, ", "), more)
+	}
+	return pm, nil
 }
 
 // modelHelp describes what --model takes.

@@ -236,6 +236,17 @@ def main(out):
                 write_safetensors(os.path.join(sh, f), {n: hf[n] for n in ns})
             with open(os.path.join(sh, "model.safetensors.index.json"), "w") as f:
                 json.dump({"metadata": {}, "weight_map": {n: f2 for f2, ns in half.items() for n in ns}}, f, indent=1)
+            # and as two pytorch_model.bin shards
+            shb = os.path.join(out, name + "-sharded-bin")
+            os.makedirs(shb, exist_ok=True)
+            halfb = {f.replace("model-", "pytorch_model-").replace(".safetensors", ".bin"): ns for f, ns in half.items()}
+            for f, ns in halfb.items():
+                torch.save({n: hf[n] for n in ns}, os.path.join(shb, f))
+            with open(os.path.join(shb, "pytorch_model.bin.index.json"), "w") as f:
+                json.dump({"metadata": {}, "weight_map": {n: f2 for f2, ns in halfb.items() for n in ns}}, f, indent=1)
+            for f in ["config.json", "vocab.json", "preprocessor_config.json"]:
+                with open(os.path.join(d, f)) as src, open(os.path.join(shb, f), "w") as dst:
+                    dst.write(src.read())
             for f in ["config.json", "vocab.json", "preprocessor_config.json"]:
                 with open(os.path.join(d, f)) as src, open(os.path.join(sh, f), "w") as dst:
                     dst.write(src.read())
@@ -265,6 +276,10 @@ def main(out):
             ref["batch.frames"] = flen.to(torch.float32)
         write_safetensors(os.path.join(d, "reference.safetensors"), ref, {"torch": torch.__version__, "torchaudio": torchaudio.__version__})
         print(name, sum(v.numel() for v in state.values()), "parameters")
+    # The fuzzers' seeds: one small tensor in each torch.save format.
+    small = {"model": {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3)}}
+    torch.save(small, os.path.join(out, "tiny-legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save(small, os.path.join(out, "tiny-zip.pt"))
 
 
 def base(out):
