@@ -24,14 +24,8 @@ func (c Config) FeatureDim() nn.Dim {
 func (c Config) ParamShapes() []nn.ParamShape {
 	c = c.withDefaults()
 	dim := nn.Dim{Size: c.Dim, Field: "encoder.dim"}
-	var ps []nn.ParamShape
-	add := func(name, field string, dims ...nn.Dim) {
-		ps = append(ps, nn.ParamShape{Name: name, Dims: dims, Field: field})
-	}
-	norm := func(name, field string, d nn.Dim) {
-		add(name+".weight", field, d)
-		add(name+".bias", field, d)
-	}
+	var ps shapeList
+	add, norm := ps.add, ps.norm
 	if c.Input == "wave" {
 		layers := fmt.Sprintf("encoder.conv_kernels (%d layers of the wave input)", len(c.ConvKernels))
 		convDim := nn.Dim{Size: c.ConvDim, Field: "encoder.conv_dim"}
@@ -58,4 +52,18 @@ func (c Config) ParamShapes() []nn.ParamShape {
 	}
 	norm("encoder.context.norm", "", dim)
 	return ps
+}
+
+// shapeList collects the parameters a config calls for.
+type shapeList []nn.ParamShape
+
+// add lists a parameter, each dimension with its config field.
+func (l *shapeList) add(name, field string, dims ...nn.Dim) {
+	*l = append(*l, nn.ParamShape{Name: name, Dims: dims, Field: field})
+}
+
+// norm lists a norm's weight and bias.
+func (l *shapeList) norm(name, field string, d nn.Dim) {
+	l.add(name+".weight", field, d)
+	l.add(name+".bias", field, d)
 }

@@ -316,14 +316,8 @@ func (l *transformerLayer) forward(g *nn.Graph, x, valid *nn.Node, c Transformer
 // same order, without allocating them, each dimension with the config.json
 // field it comes from (see Config.ParamShapes). c must be valid.
 func (c TransformerConfig) ParamShapes() []nn.ParamShape {
-	var ps []nn.ParamShape
-	add := func(name, field string, dims ...nn.Dim) {
-		ps = append(ps, nn.ParamShape{Name: name, Dims: dims, Field: field})
-	}
-	norm := func(name, field string, d nn.Dim) {
-		add(name+".weight", field, d)
-		add(name+".bias", field, d)
-	}
+	var ps shapeList
+	add, norm := ps.add, ps.norm
 	convs := fmt.Sprintf("conv_dim (%d convolutions)", len(c.ConvDims))
 	in := nn.Dim{Size: 1}
 	for i, ch := range c.ConvDims {
