@@ -132,8 +132,20 @@ func attentionWeights[F float](p, qh, kh []F, maskRow []F, T, dh int, scale floa
 
 // attentionForward runs every (sample, head) pair, in parallel.
 func attentionForward[F float](a *attentionOp, out []F, in []buf, get func(buf) []F) {
+	_, _, T, dh, _ := a.dims(in[0].shape)
+	v := get(in[2])
+	eachHead(a, in, get, func(off int, p []F) {
+		// out[j, t] = sum_s v[j, s] p[t, s]
+		gemm(false, true, dh, T, T, 1, v[off:], T, p, T, 0, out[off:], T)
+	})
+}
+
+// eachHead computes the attention weights p (T x T) of every (sample,
+// head) pair, in parallel, and calls f with them and the offset of the
+// head's rows in q, k, v and the output.
+func eachHead[F float](a *attentionOp, in []buf, get func(buf) []F, f func(off int, p []F)) {
 	B, D, T, dh, scale := a.dims(in[0].shape)
-	q, k, v := get(in[0]), get(in[1]), get(in[2])
+	q, k := get(in[0]), get(in[1])
 	var mask []F
 	if a.masked {
 		mask = get(in[3])
@@ -149,56 +161,39 @@ func attentionForward[F float](a *attentionOp, out []F, in []buf, get func(buf) 
 				maskRow = mask[b*T : (b+1)*T]
 			}
 			attentionWeights(p, q[off:], k[off:], maskRow, T, dh, scale)
-			// out[j, t] = sum_s v[j, s] p[t, s]
-			gemm(false, true, dh, T, T, 1, v[off:], T, p, T, 0, out[off:], T)
+			f(off, p)
 		}
 	})
 }
 
 // attentionBackward computes one of dq, dk, dv, recomputing the weights.
 func attentionBackward[F float](a *attentionGradOp, out []F, in []buf, get func(buf) []F) {
-	B, D, T, dh, scale := a.dims(in[0].shape)
+	_, _, T, dh, scale := a.dims(in[0].shape)
 	q, k, v := get(in[0]), get(in[1]), get(in[2])
 	gout := get(in[len(in)-1])
-	var mask []F
-	if a.masked {
-		mask = get(in[3])
-	}
-	parallelUnits(B*a.heads, B*a.heads*T*T*dh, func(lo, hi int) {
-		p := make([]F, T*T)
-		var dp []F
-		if a.wrt != 2 {
-			dp = make([]F, T*T)
+	eachHead(&a.attentionOp, in, get, func(off int, p []F) {
+		if a.wrt == 2 { // dv[j, s] = sum_t gout[j, t] p[t, s]
+			gemm(false, false, dh, T, T, 1, gout[off:], T, p, T, 0, out[off:], T)
+			return
 		}
-		for u := lo; u < hi; u++ {
-			b, h := u/a.heads, u%a.heads
-			off := (b*D + h*dh) * T
-			var maskRow []F
-			if mask != nil {
-				maskRow = mask[b*T : (b+1)*T]
+		// dp[t, s] = sum_j gout[j, t] v[j, s]; ds = p * (dp - rowsum(p*dp))
+		dp, done := scratch[F](T * T)
+		defer done()
+		gemm(true, false, T, T, dh, 1, gout[off:], T, v[off:], T, 0, dp, T)
+		for t := range T {
+			pr, dr := p[t*T:(t+1)*T], dp[t*T:(t+1)*T]
+			var dot float64
+			for s := range pr {
+				dot += float64(pr[s]) * float64(dr[s])
 			}
-			attentionWeights(p, q[off:], k[off:], maskRow, T, dh, scale)
-			if a.wrt == 2 { // dv[j, s] = sum_t gout[j, t] p[t, s]
-				gemm(false, false, dh, T, T, 1, gout[off:], T, p, T, 0, out[off:], T)
-				continue
+			for s := range pr {
+				dr[s] = pr[s] * (dr[s] - F(dot))
 			}
-			// dp[t, s] = sum_j gout[j, t] v[j, s]; ds = p * (dp - rowsum(p*dp))
-			gemm(true, false, T, T, dh, 1, gout[off:], T, v[off:], T, 0, dp, T)
-			for t := range T {
-				pr, dr := p[t*T:(t+1)*T], dp[t*T:(t+1)*T]
-				var dot float64
-				for s := range pr {
-					dot += float64(pr[s]) * float64(dr[s])
-				}
-				for s := range pr {
-					dr[s] = pr[s] * (dr[s] - F(dot))
-				}
-			}
-			if a.wrt == 0 { // dq[j, t] = scale sum_s k[j, s] ds[t, s]
-				gemm(false, true, dh, T, T, F(scale), k[off:], T, dp, T, 0, out[off:], T)
-			} else { // dk[j, s] = scale sum_t q[j, t] ds[t, s]
-				gemm(false, false, dh, T, T, F(scale), q[off:], T, dp, T, 0, out[off:], T)
-			}
+		}
+		if a.wrt == 0 { // dq[j, t] = scale sum_s k[j, s] ds[t, s]
+			gemm(false, true, dh, T, T, F(scale), k[off:], T, dp, T, 0, out[off:], T)
+		} else { // dk[j, s] = scale sum_t q[j, t] ds[t, s]
+			gemm(false, false, dh, T, T, F(scale), q[off:], T, dp, T, 0, out[off:], T)
 		}
 	})
 }
