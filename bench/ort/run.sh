@@ -20,7 +20,7 @@ for threads in 1 2; do
 done
 cd "$repo"
 go test -c -o "$work/published.test" ./published
-# GOMAXPROCS, not go test's -cpu flag: in our runs -cpu 1 left the kernels on both cores.
+# GOMAXPROCS, one run per thread count: in our runs go test -cpu 1,2 reported the two-core speed for both.
 for threads in 1 2; do
 	W2V2_BASE="$work/base" GOMAXPROCS=$threads "$work/published.test" -test.run XXX -test.bench BenchmarkWav2Vec2Base -test.benchtime 5x | grep -E '^Benchmark'
 done
