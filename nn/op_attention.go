@@ -95,6 +95,24 @@ func (a *attentionOp) dims(shape []int) (B, D, T, dh int, scale float64) {
 	return B, D, T, dh, 1 / math.Sqrt(float64(dh))
 }
 
+// expNonPositive returns e^x for x <= 0 (a softmax's arguments less their
+// maximum) within a relative 1e-8, several times faster than math.Exp:
+// x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor polynomial of
+// degree 7, and 2^n put into the exponent bits. NaN stays NaN.
+func expNonPositive(x float64) float64 {
+	if x < -708 {
+		return 0
+	}
+	if x != x {
+		return x
+	}
+	const log2e, ln2hi, ln2lo = 1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10
+	n := math.Floor(x*log2e + 0.5)
+	r := (x - n*ln2hi) - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
+}
+
 // attentionWeights computes, into p (T x T), the attention weights of the
 // head whose query and key rows are qh and kh ([dh, T] each, row stride T),
 // the keys limited by maskRow (nil: all).
@@ -113,13 +131,17 @@ func attentionWeights[F float](p, qh, kh []F, maskRow []F, T, dh int, scale floa
 			clear(row)
 			continue
 		}
+		exp := expNonPositive
+		if _, f64 := any(row).([]float64); f64 {
+			exp = math.Exp // gradient checks: the library's
+		}
 		var sum float64
 		for s, v := range row {
 			if maskRow != nil && maskRow[s] == 0 {
 				row[s] = 0
 				continue
 			}
-			e := math.Exp(float64(v) - mx)
+			e := exp(float64(v) - mx)
 			row[s] = F(e)
 			sum += e
 		}
