@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,10 @@ func references(path string) (words, chars []string, err error) {
 // Evaluate transcribes every file of a manifest with t, workers at a time
 // (0: the number of cores), and scores the transcripts against the labels
 // beside it. A file that cannot be read is an error; a clip too short for
-// the model counts as an empty transcript (and in TooShort).
+// the model counts as an empty transcript (and in TooShort). When the
+// model spells in lowercase only (as many published models do), the
+// transcripts and the labels are compared in uppercase, so that the case
+// of the labels does not count as errors.
 func Evaluate(ctx context.Context, t *Transcriber, manifest string, workers int) (*EvalResult, error) {
 	man, err := dataset.ReadManifest(manifest)
 	if err != nil {
@@ -199,6 +203,7 @@ feed:
 		return nil, ctx.Err()
 	}
 	res := &EvalResult{Utterances: len(man.Entries)}
+	fold := t.m.lowercase()
 	var errs []error
 	for i, o := range outs {
 		if o.err != nil {
@@ -209,8 +214,12 @@ feed:
 		if o.short {
 			res.TooShort++
 		}
-		res.Words.Add(wer.WordErrors(wrd[i], o.hyp))
-		res.Chars.Add(wer.CharErrors(ltr[i], o.hyp))
+		ref, refChars, hyp := wrd[i], ltr[i], o.hyp
+		if fold {
+			ref, refChars, hyp = strings.ToUpper(ref), strings.ToUpper(refChars), strings.ToUpper(hyp)
+		}
+		res.Words.Add(wer.WordErrors(ref, hyp))
+		res.Chars.Add(wer.CharErrors(refChars, hyp))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -240,4 +249,19 @@ func transcribeFile(t *Transcriber, path string) (Result, error) {
 		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return res, nil
+}
+
+// lowercase reports whether the model spells in lowercase only: some
+// symbol has a lowercase letter and none an uppercase one.
+func (m *Model) lowercase() bool {
+	lower := false
+	for _, s := range m.symbols {
+		if strings.ToUpper(s) != s {
+			lower = true
+		}
+		if strings.ToLower(s) != s {
+			return false
+		}
+	}
+	return lower
 }

@@ -1,12 +1,16 @@
 package asr
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/published"
 )
@@ -124,4 +128,71 @@ func seq(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// TestEvaluateLowercaseModel: a model that spells in lowercase is scored
+// against uppercase labels without counting the case as errors.
+func TestEvaluateLowercaseModel(t *testing.T) {
+	dir := t.TempDir()
+	upper, _ := publishedModel(t, "w2v2-base-ctc")
+	tr, err := NewTranscriber(upper, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A manifest of two fixtures whose labels are the model's own
+	// transcripts, in uppercase.
+	var tsv, wrd, ltr strings.Builder
+	speech, _ := filepath.Abs(filepath.Join("..", "testdata", "speech"))
+	tsv.WriteString(speech + "\n")
+	for _, name := range []string{"clear_train_voice.wav", "heldout_voice.wav"} {
+		f, err := os.Open(filepath.Join(speech, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.TranscribeReader(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := audio.ReadFile(filepath.Join(speech, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&tsv, "%s\t%d\n", name, len(x))
+		fmt.Fprintln(&wrd, res.Text)
+		fmt.Fprintln(&ltr, strings.Join(strings.Split(strings.ReplaceAll(res.Text, " ", "|"), ""), " ")+" |")
+	}
+	manifest := filepath.Join(dir, "test.tsv")
+	for path, text := range map[string]string{manifest: tsv.String(), filepath.Join(dir, "test.wrd"): wrd.String(), filepath.Join(dir, "test.ltr"): ltr.String()} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same model with its letters in lowercase.
+	pm, err := published.LoadHF(filepath.Join("..", "published", "testdata", "w2v2-base-ctc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range pm.Vocab {
+		if !special(s) {
+			pm.Vocab[i] = strings.ToLower(s)
+		}
+	}
+	lower, err := FromPublished(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]*Model{"uppercase": upper, "lowercase": lower} {
+		tr, err := NewTranscriber(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Evaluate(context.Background(), tr, manifest, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Words.Errors() != 0 || res.Chars.Errors() != 0 {
+			t.Errorf("%s: %d word and %d character errors against its own transcripts", name, res.Words.Errors(), res.Chars.Errors())
+		}
+	}
 }

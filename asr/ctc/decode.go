@@ -92,7 +92,9 @@ func TokenIDs(tokens []Token) []int {
 // Transcript spells label ids out as text: the symbols of each word
 // concatenated, words (the runs between word-boundary symbols) separated by
 // one space, no leading or trailing space. symbols[id] is the spelling of
-// symbol id; it panics if an id is out of range.
+// symbol id ("" for one that spells nothing, such as a special token: a
+// word of such symbols only is no word); it panics if an id is out of
+// range.
 func Transcript(ids []int, symbols []string, boundary int) string {
 	var b strings.Builder
 	inWord := false
@@ -101,11 +103,15 @@ func Transcript(ids []int, symbols []string, boundary int) string {
 			inWord = false
 			continue
 		}
+		sym := symbols[id]
+		if sym == "" { // spells nothing (a special token)
+			continue
+		}
 		if !inWord && b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		inWord = true
-		b.WriteString(symbols[id])
+		b.WriteString(sym)
 	}
 	return b.String()
 }
@@ -129,6 +135,10 @@ func Words(tokens []Token, symbols []string, boundary int, frameSec, duration fl
 	first := -1
 	flush := func(last int) {
 		if first < 0 {
+			return
+		}
+		if b.Len() == 0 { // only tokens that spell nothing
+			first = -1
 			return
 		}
 		words = append(words, Word{

@@ -177,3 +177,21 @@ func TestShapePanics(t *testing.T) {
 		})
 	}
 }
+
+// TestTranscriptSilentSymbols: symbols that spell nothing (a published
+// model's special tokens) make no word and no extra space.
+func TestTranscriptSilentSymbols(t *testing.T) {
+	symbols := []string{"", "|", "A", "B", ""} // 4 spells nothing, like <unk>
+	ids := []int{2, 1, 4, 1, 3, 4, 1, 4}
+	if got := Transcript(ids, symbols, 1); got != "A B" {
+		t.Errorf("Transcript %q, want %q", got, "A B")
+	}
+	var tokens []Token
+	for i, id := range ids {
+		tokens = append(tokens, Token{ID: id, Start: i, End: i + 1})
+	}
+	words := Words(tokens, symbols, 1, 0.02, 0)
+	if len(words) != 2 || words[0].Text != "A" || words[1].Text != "B" || words[1].End != 0.12 {
+		t.Errorf("Words %+v", words)
+	}
+}
