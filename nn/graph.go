@@ -159,27 +159,41 @@ func (g *Graph) Input(name string, shape ...int) *Node {
 // Binding the same Param twice returns the same node. After a backward run
 // the gradient is added into p.Grad, unless p is frozen.
 func (g *Graph) Param(p *Param) *Node {
+	if n, ok := g.params[p]; ok && !sameShape(n.shape, p.Shape) {
+		return g.Reshape(n, p.Shape...) // bound as a view of another shape
+	}
+	return g.paramAs(p, p.Shape)
+}
+
+// paramAs binds p with the given shape, of p's size: its values and
+// gradient seen in another layout without a copy (a Linear's [Out, In]
+// weight as the [Out, In, 1] kernel of a convolution). A param already
+// bound with another shape is reshaped (a copy).
+func (g *Graph) paramAs(p *Param, shape []int) *Node {
 	if n, ok := g.params[p]; ok {
-		return n
+		if sameShape(n.shape, shape) {
+			return n
+		}
+		return g.Reshape(n, shape...)
 	}
 	if !g.ok() {
 		return &Node{g: g}
 	}
-	if len(p.Shape) == 0 || shapeSize(p.Shape) != len(p.Data) || p.Grad != nil && len(p.Grad) != len(p.Data) {
-		return g.failf("param %s: shape %v does not match %d values and %d gradients", p.Name, p.Shape, len(p.Data), len(p.Grad))
+	if len(p.Shape) == 0 || shapeSize(p.Shape) != len(p.Data) || shapeSize(shape) != len(p.Data) || p.Grad != nil && len(p.Grad) != len(p.Data) {
+		return g.failf("param %s: shape %v (bound as %v) does not match %d values and %d gradients", p.Name, p.Shape, shape, len(p.Data), len(p.Grad))
 	}
-	n := &Node{g: g, shape: slices.Clone(p.Shape), param: p, name: p.Name}
+	n := &Node{g: g, shape: slices.Clone(shape), param: p, name: p.Name}
 	var t *tensor.Dense
 	if g.dt == tensor.Float32 {
-		t = tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(p.Data))
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(p.Data))
 	} else {
 		n.in64 = make([]float64, len(p.Data))
 		for i, v := range p.Data {
 			n.in64[i] = float64(v)
 		}
-		t = tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(n.in64))
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(n.in64))
 	}
-	n.n = gorgonia.NewTensor(g.g, g.dt, len(p.Shape), gorgonia.WithShape(p.Shape...),
+	n.n = gorgonia.NewTensor(g.g, g.dt, len(shape), gorgonia.WithShape(shape...),
 		gorgonia.WithName(fmt.Sprintf("param:%s#%d", p.Name, len(g.params))), gorgonia.WithValue(t))
 	g.params[p] = n
 	g.nodes = append(g.nodes, n)

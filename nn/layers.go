@@ -140,7 +140,7 @@ func (l *Linear) Forward(g *Graph, x *Node) *Node {
 	if l.Bias != nil {
 		b = g.Param(l.Bias)
 	}
-	w := g.Reshape(g.Param(l.Weight), l.Out, l.In, 1)
+	w := g.paramAs(l.Weight, []int{l.Out, l.In, 1}) // a view: no copy per run
 	return g.Conv1d(x, w, b, ConvOpts{})
 }
 
