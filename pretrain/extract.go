@@ -140,13 +140,7 @@ func (lp *layerProgram) runNormalised(x []float32) (data []float32, frames, dim 
 	}
 	v := p.Value(out) // [1, dim, T]
 	dim = out.Shape()[1]
-	data = make([]float32, T*dim)
-	for c := range dim {
-		for t := range T {
-			data[t*dim+c] = v[c*T+t]
-		}
-	}
-	return data, T, dim, nil
+	return npy.FramesMajor(v, dim, T), T, dim, nil
 }
 
 // WriteNpy writes a rows x cols float32 matrix as a NumPy .npy file

@@ -115,21 +115,11 @@ func (d *downloader) weights() error {
 		return err
 	}
 	if d.has("model.safetensors.index.json") {
-		var index struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		idx := filepath.Join(d.root, "snapshots", d.commit, "model.safetensors.index.json")
-		if err := readJSON(idx, &index); err != nil {
+		shards, err := shardFiles(filepath.Join(d.root, "snapshots", d.commit, "model.safetensors.index.json"))
+		if err != nil {
 			return err
 		}
-		shards := map[string]bool{}
-		for _, f := range index.WeightMap {
-			if f != filepath.Base(f) || !strings.HasSuffix(f, ".safetensors") || strings.HasPrefix(f, ".") {
-				return fmt.Errorf("published: %s: shard %q is not a safetensors file beside it", idx, f)
-			}
-			shards[f] = true
-		}
-		for f := range shards {
+		for _, f := range shards {
 			if err := d.fetch(f, false); err != nil {
 				return err
 			}

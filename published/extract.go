@@ -34,12 +34,8 @@ const (
 // whole input: see encoder.TransformerConfig.Reach). r must be seekable.
 func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, dim int, err error) {
 	c := m.Body.Config
-	n, err := strconv.Atoi(layer)
-	switch {
-	case layer == LayerFeatures || layer == LayerOutput:
-	case err == nil && n >= 1 && n <= c.Layers:
-	default:
-		return 0, 0, fmt.Errorf("published: extract: layer %q: want z, c or 1 to %d", layer, c.Layers)
+	if err := m.checkLayer(layer); err != nil {
+		return 0, 0, err
 	}
 	in, err := c.Input()
 	if err != nil {
@@ -60,6 +56,15 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 		return 0, 0, fmt.Errorf("published: extract: %w", err)
 	}
 	return frames, dim, nil
+}
+
+// checkLayer returns an error for a layer the model does not have.
+func (m *Model) checkLayer(layer string) error {
+	n, err := strconv.Atoi(layer)
+	if layer == LayerFeatures || layer == LayerOutput || err == nil && n >= 1 && n <= m.Body.Config.Layers {
+		return nil
+	}
+	return fmt.Errorf("published: extract: layer %q: want z, c or 1 to %d", layer, m.Body.Config.Layers)
 }
 
 // layerProgram is a compiled graph from L samples to a layer.
@@ -98,13 +103,7 @@ func (lp *layerProgram) run(x []float32) ([]float32, int, error) {
 	}
 	v := lp.prog.Value(lp.out) // [1, C, T]
 	C, T := lp.out.Shape()[1], lp.out.Shape()[2]
-	data := make([]float32, T*C)
-	for c := range C {
-		for t := range T {
-			data[t*C+c] = v[c*T+t]
-		}
-	}
-	return data, C, nil
+	return npy.FramesMajor(v, C, T), C, nil
 }
 
 // Extract runs the model's body on one utterance (16 kHz; normalised
@@ -112,8 +111,8 @@ func (lp *layerProgram) run(x []float32) ([]float32, int, error) {
 // or 1 to the number of layers) as frames x channels.
 func (m *Model) Extract(samples []float32, layer string) (data []float32, frames, dim int, err error) {
 	c := m.Body.Config
-	if n, err := strconv.Atoi(layer); !(layer == LayerFeatures || layer == LayerOutput || err == nil && n >= 1 && n <= c.Layers) {
-		return nil, 0, 0, fmt.Errorf("published: extract: layer %q: want z, c or 1 to %d", layer, c.Layers)
+	if err := m.checkLayer(layer); err != nil {
+		return nil, 0, 0, err
 	}
 	if c.Frames(len(samples)) < 1 {
 		return nil, 0, 0, fmt.Errorf("published: extract: %d samples give no frame", len(samples))

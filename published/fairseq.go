@@ -105,14 +105,11 @@ func LoadFairseq(path string) (*Model, error) {
 		ck.Tensors[name] = nn.SavedTensor{DType: t.st.dtype, Shape: t.shape}
 	}
 	head := tensors["lm_head.weight"] != nil
-	want := tc.ParamShapes()
-	want = slices.DeleteFunc(want, func(p nn.ParamShape) bool { return p.Name == "masked_spec_embed" && tensors[p.Name] == nil })
 	var V int
 	if head {
 		V = tensors["lm_head.weight"].shape[0]
-		want = append(want, nn.ParamShape{Name: "lm_head.weight", Dims: []nn.Dim{{Size: V}, {Size: tc.Dim, Field: "encoder_embed_dim"}}},
-			nn.ParamShape{Name: "lm_head.bias", Dims: []nn.Dim{{Size: V}}})
 	}
+	want := wantedShapes(ck, tc, head, nn.Dim{Size: V})
 	if err := ck.CheckShapes(want); err != nil {
 		return nil, fmt.Errorf("published: %w", err)
 	}
@@ -142,6 +139,22 @@ func LoadFairseq(path string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// wantedShapes lists the tensors a model of config tc needs from ck: the
+// body's (its mask vector only if the file has one: it serves training,
+// not inference) and, with a head, the head's of v outputs.
+func wantedShapes(ck *nn.Checkpoint, tc encoder.TransformerConfig, head bool, v nn.Dim) []nn.ParamShape {
+	want := slices.DeleteFunc(tc.ParamShapes(), func(p nn.ParamShape) bool {
+		_, ok := ck.Tensors[p.Name]
+		return p.Name == "masked_spec_embed" && !ok
+	})
+	if head {
+		dim := nn.Dim{Size: tc.Dim, Field: "hidden_size"}
+		want = append(want, nn.ParamShape{Name: "lm_head.weight", Dims: []nn.Dim{v, dim}},
+			nn.ParamShape{Name: "lm_head.bias", Dims: []nn.Dim{v}})
+	}
+	return want
 }
 
 // assemble builds the model of a checkpoint whose tensors are named as the

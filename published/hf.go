@@ -42,7 +42,6 @@ type Model struct {
 type hfConfig struct {
 	encoder.TransformerConfig
 	Architectures     []string `json:"architectures"`
-	ModelType         string   `json:"model_type"`
 	VocabSize         int      `json:"vocab_size"`
 	PadTokenID        *int     `json:"pad_token_id"`
 	FeatProjLayerNorm *bool    `json:"feat_proj_layer_norm"`
@@ -106,16 +105,7 @@ func LoadHF(dir string) (*Model, error) {
 	}
 	ck, unused, fileName := renameHF(ck, prefixes[arch])
 	head := strings.HasSuffix(arch, "ForCTC")
-	want := tc.ParamShapes()
-	want = slices.DeleteFunc(want, func(p nn.ParamShape) bool { // absent from some files, unused at inference
-		return p.Name == "masked_spec_embed" && ck.Tensors[p.Name].Shape == nil
-	})
-	if head {
-		v := nn.Dim{Size: cfg.VocabSize, Field: "vocab_size"}
-		dim := nn.Dim{Size: tc.Dim, Field: "hidden_size"}
-		want = append(want, nn.ParamShape{Name: "lm_head.weight", Dims: []nn.Dim{v, dim}},
-			nn.ParamShape{Name: "lm_head.bias", Dims: []nn.Dim{v}})
-	}
+	want := wantedShapes(ck, tc, head, nn.Dim{Size: cfg.VocabSize, Field: "vocab_size"})
 	if err := ck.CheckShapes(want); err != nil {
 		return nil, fmt.Errorf("published: %w", err)
 	}
@@ -256,22 +246,13 @@ func readHFWeights(dir string) (*nn.Checkpoint, error) {
 		if !fileExists(idx) {
 			continue
 		}
-		var m struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if err := readJSON(idx, &m); err != nil {
+		shards, err := shardFiles(idx)
+		if err != nil {
 			return nil, err
 		}
 		ext := filepath.Ext(strings.TrimSuffix(index, ".index.json")) // .safetensors or .bin
-		shards := map[string]bool{}
-		for _, f := range m.WeightMap {
-			if f != filepath.Base(f) || !strings.HasSuffix(f, ext) || strings.HasPrefix(f, ".") {
-				return nil, fmt.Errorf("published: %s: shard %q is not a %s file beside it", idx, f, ext)
-			}
-			shards[f] = true
-		}
 		out := &nn.Checkpoint{Path: dir, Tensors: map[string]nn.SavedTensor{}}
-		for f := range shards {
+		for _, f := range shards {
 			var ck *nn.Checkpoint
 			var err error
 			if ext == ".bin" {
@@ -326,4 +307,30 @@ func readTorchStateDict(path string) (*nn.Checkpoint, error) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// shardFiles reads a sharded model's index (NAME.safetensors.index.json or
+// NAME.bin.index.json) and returns its shards, each named once: files of
+// the index's own kind beside it.
+func shardFiles(idx string) ([]string, error) {
+	var m struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := readJSON(idx, &m); err != nil {
+		return nil, err
+	}
+	ext := filepath.Ext(strings.TrimSuffix(filepath.Base(idx), ".index.json"))
+	seen := map[string]bool{}
+	var shards []string
+	for _, f := range m.WeightMap {
+		if f != filepath.Base(f) || !strings.HasSuffix(f, ext) || strings.HasPrefix(f, ".") {
+			return nil, fmt.Errorf("published: %s: shard %q is not a %s file beside it", idx, f, ext)
+		}
+		if !seen[f] {
+			seen[f] = true
+			shards = append(shards, f)
+		}
+	}
+	sort.Strings(shards)
+	return shards, nil
 }

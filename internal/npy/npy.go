@@ -82,3 +82,15 @@ func Windows(w io.Writer, r io.ReadSeeker, in *encoder.Input, normalize bool, wi
 	}
 	return F, dim, err
 }
+
+// FramesMajor returns a network's [C, T] channels-first output as the
+// T x C matrix a .npy file holds (one row per frame).
+func FramesMajor(v []float32, C, T int) []float32 {
+	data := make([]float32, T*C)
+	for c := range C {
+		for t := range T {
+			data[t*C+c] = v[c*T+t]
+		}
+	}
+	return data
+}
