@@ -11,12 +11,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/internal/seed"
 	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/published"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -65,6 +67,19 @@ type FinetuneSettings struct {
 	// none; MaskLength is the span length in frames.
 	MaskProb   float64 `json:"mask_prob"`
 	MaskLength int     `json:"mask_length"`
+	// MaskChannelProb is the probability that a channel starts a masked
+	// span of MaskChannelLength channels (fairseq's mask_channel_prob,
+	// Hugging Face's mask_feature_prob, with no minimum number of spans):
+	// the masked channels of the projected features are zeroed on every
+	// frame of the utterance. 0 means none.
+	MaskChannelProb   float64 `json:"mask_channel_prob"`
+	MaskChannelLength int     `json:"mask_channel_length"`
+	// LayerDrop, for a transformer body, is the probability that an update
+	// skips each transformer layer (fairseq's layerdrop); 0 means none.
+	LayerDrop float64 `json:"layerdrop"`
+	// ActivationDropout, for a transformer body, is the dropout after each
+	// feed-forward GELU (fairseq's activation_dropout).
+	ActivationDropout float64 `json:"activation_dropout"`
 	// VTLP, for the log-mel input, perturbs each training utterance's vocal
 	// tract length: its features are computed with a VTLN warp factor
 	// (features.Config.VTLNWarp) drawn uniformly from 1-VTLP to 1+VTLP in
@@ -79,8 +94,47 @@ type FinetuneSettings struct {
 func DefaultFinetuneSettings() FinetuneSettings {
 	return FinetuneSettings{
 		MaxSteps: 2000, Seed: 1, LR: 2e-3, BodyLRScale: 1, BatchSeconds: 16, ValidEvery: 200, LogEvery: 10,
-		MaskProb: 0.1, MaskLength: 10, ClipNorm: 5,
+		MaskProb: 0.1, MaskLength: 10, MaskChannelLength: 64, ClipNorm: 5,
 	}
+}
+
+// TransformerFinetuneSettings returns the defaults for a transformer body
+// (a published model, or one of the toolkit's own): fairseq's base_10m and
+// base_1h recipes for the regularisers (mask_prob 0.65 in spans of 10
+// frames, channel masks 0.25 in spans of 64, layerdrop 0.1, activation
+// dropout 0.1, the conv feature encoder frozen throughout), with the
+// update count, the learning rate and the freeze sized for a CPU: 2000
+// updates of 16 s instead of 13000 of 1600 s, a peak rate of 1e-4 (Hugging
+// Face's fine-tuning examples; fairseq's 5e-5 goes with its far larger
+// batches) and the body frozen for the first 10% (fairseq: 10000 of 13000).
+func TransformerFinetuneSettings() FinetuneSettings {
+	s := DefaultFinetuneSettings()
+	s.LR, s.FreezeSteps = 1e-4, s.MaxSteps/10
+	s.MaskProb, s.MaskLength = 0.65, 10
+	s.MaskChannelProb, s.MaskChannelLength = 0.25, 64
+	s.LayerDrop, s.ActivationDropout = 0.1, 0.1
+	return s
+}
+
+// DefaultSettingsFor returns the default settings of a run from init (see
+// FinetuneConfig.Init): TransformerFinetuneSettings for a published model
+// or a checkpoint with a transformer body, DefaultFinetuneSettings
+// otherwise (and when init cannot be read: Finetune reports that).
+func DefaultSettingsFor(init string) FinetuneSettings {
+	if published.IsPath(init) {
+		return TransformerFinetuneSettings()
+	}
+	if init != InitScratch && init != InitLogMel {
+		if ck, err := nn.LoadCheckpoint(init); err == nil {
+			var conf struct {
+				Transformer *encoder.TransformerConfig `json:"transformer"`
+			}
+			if ck.MetaJSON(nn.MetaConfig, &conf) == nil && conf.Transformer != nil {
+				return TransformerFinetuneSettings()
+			}
+		}
+	}
+	return DefaultFinetuneSettings()
 }
 
 // Validate reports every problem with s at once, each naming the setting
@@ -116,6 +170,18 @@ func (s FinetuneSettings) Validate() error {
 	if s.MaskLength < 1 {
 		bad("mask_length %d: want at least 1", s.MaskLength)
 	}
+	if !(s.MaskChannelProb >= 0 && s.MaskChannelProb <= 1) {
+		bad("mask_channel_prob %g: want 0 to 1", s.MaskChannelProb)
+	}
+	if s.MaskChannelLength < 1 {
+		bad("mask_channel_length %d: want at least 1", s.MaskChannelLength)
+	}
+	if !(s.LayerDrop >= 0 && s.LayerDrop < 1) {
+		bad("layerdrop %g: want at least 0 and less than 1", s.LayerDrop)
+	}
+	if !(s.ActivationDropout >= 0 && s.ActivationDropout < 1) {
+		bad("activation_dropout %g: want at least 0 and less than 1", s.ActivationDropout)
+	}
 	if !(s.VTLP >= 0 && s.VTLP <= MaxVTLP) {
 		bad("vtlp %g: want 0 to %g", s.VTLP, MaxVTLP)
 	}
@@ -130,9 +196,14 @@ func (s FinetuneSettings) Validate() error {
 type FinetuneConfig struct {
 	// Init is the starting point: the path of a pretraining checkpoint
 	// (a new head on its encoder), the path of a fine-tuned model (all of
-	// it, to train on: adaptation to new data), InitScratch or InitLogMel
-	// (see those constants). The optimiser and the schedule start afresh.
-	// A resumed run takes it from its checkpoint and may leave it empty.
+	// it, to train on: adaptation to new data), a published model (a
+	// Hugging Face folder or a fairseq .pt file, as published.Load reads
+	// them: a pretrained body gets a new head, a CTC model trains on),
+	// InitScratch or InitLogMel (see those constants). The optimiser and
+	// the schedule start afresh. A model with a head keeps it when its
+	// letters cover the training labels and Vocab is nil or its own;
+	// otherwise the head is replaced. A resumed run takes the model from
+	// its checkpoint and may leave Init empty.
 	Init string
 	// InitModel, when not nil, is a fine-tuned model in memory to start
 	// from instead of Init (defaultmodel.New gives the embedded one); the
@@ -141,8 +212,10 @@ type FinetuneConfig struct {
 	// Encoder is the network for InitScratch and InitLogMel (with
 	// InitLogMel its input is log-mel). A checkpoint brings its own.
 	Encoder encoder.Config
-	// Vocab is the output vocabulary; nil means dataset.DefaultVocab(), or
-	// a fine-tuned model's own, which a given one must equal.
+	// Vocab is the output vocabulary of a new head. nil means the model's
+	// own letters when it has a head that covers the training labels, else
+	// dataset.DefaultVocab() when that covers them, else the labels' own
+	// symbols (dataset.VocabFromLabels).
 	Vocab *dataset.Vocab
 	// Train and Valid are manifests with .ltr labels beside them. Valid
 	// may be empty: no validation, and no best checkpoint.
@@ -313,11 +386,11 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
-	tr := &trainer{cfg: cfg, cache: newProgCache(6)}
-	defer tr.cache.Clear()
+	tr := &trainer{cfg: cfg}
 	if err := tr.setup(); err != nil {
 		return nil, err
 	}
+	defer tr.cache.Clear()
 	defer tr.metrics.Close()
 	err := tr.loop(ctx)
 	if cerr := tr.metrics.Close(); err == nil {
@@ -354,8 +427,13 @@ func (tr *trainer) setup() error {
 	if err != nil {
 		return err
 	}
+	// A training program holds every activation of its batch: a
+	// transformer's are large, so it keeps fewer of them compiled.
+	tr.cache = newProgCache(6)
 	if tr.m.Transformer != nil {
-		return fmt.Errorf("asr: fine-tuning a transformer model is not supported yet")
+		tr.cache = newProgCache(2)
+	} else if cfg.LayerDrop > 0 || cfg.ActivationDropout > 0 {
+		return fmt.Errorf("asr: layerdrop and activation_dropout apply to transformer bodies; this model's context network is convolutional")
 	}
 	if cfg.afterInit != nil {
 		cfg.afterInit(tr.m)
@@ -364,7 +442,7 @@ func (tr *trainer) setup() error {
 		return fmt.Errorf("asr: VTLP warps log-mel features; this model reads the waveform")
 	}
 	if tr.m.Config.Init == InitPretrained {
-		for _, p := range tr.m.Encoder.Params() {
+		for _, p := range tr.m.bodyParams() {
 			p.LRScale = cfg.BodyLRScale
 		}
 	}
@@ -392,31 +470,117 @@ func (tr *trainer) setup() error {
 	return nil
 }
 
-// initModel makes the model a new run starts from (see FinetuneConfig.Init).
+// initModel makes the model a new run starts from (see FinetuneConfig.Init
+// and Vocab).
 func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 	m, from := cfg.InitModel, cfg.Init
 	switch {
 	case m != nil:
 		from = "the initial model"
 	case from == InitScratch, from == InitLogMel:
-		return New(cfg.Encoder, cfg.Vocab, cfg.Init, rng)
+		vocab, err := headVocab(cfg.Vocab, nil, cfg.Train)
+		if err != nil {
+			return nil, err
+		}
+		return New(cfg.Encoder, vocab, cfg.Init, rng)
+	case published.IsPath(from):
+		pm, err := published.Load(from)
+		if err != nil {
+			return nil, err
+		}
+		if len(pm.Unused) > 0 {
+			cfg.Log.Info("asr: the published model's tensors that fine-tuning does not use", "model", from, "count", len(pm.Unused), "first", pm.Unused[0])
+		}
+		if pm.HeadW == nil {
+			vocab, err := headVocab(cfg.Vocab, nil, cfg.Train)
+			if err != nil {
+				return nil, err
+			}
+			m, err := assembleTransformer(pm.Body, vocab, InitPretrained)
+			if err != nil {
+				return nil, err
+			}
+			m.Config.NoNormalize = !pm.Normalize
+			initHead(m, rng)
+			return m, nil
+		}
+		if m, err = FromPublished(pm); err != nil {
+			return nil, err
+		}
 	default:
 		ck, err := nn.LoadCheckpoint(cfg.Init)
 		if err != nil {
 			return nil, fmt.Errorf("asr: %w", err)
 		}
 		if ck.Meta[nn.MetaKind] != KindASR {
-			return fromPretrained(ck, cfg.Vocab, rng)
+			vocab, err := headVocab(cfg.Vocab, nil, cfg.Train)
+			if err != nil {
+				return nil, err
+			}
+			return fromPretrained(ck, vocab, rng)
 		}
 		if m, err = FromCheckpoint(ck); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Vocab != nil && !slices.Equal(cfg.Vocab.Symbols(), m.Vocab.Symbols()) {
-		return nil, fmt.Errorf("asr: finetune: %s has the vocabulary %q, not the one given (%q); leave the vocabulary out to keep the model's",
-			from, m.Vocab.Symbols()[1:], cfg.Vocab.Symbols()[1:])
+	vocab, err := headVocab(cfg.Vocab, m.Vocab, cfg.Train)
+	if err != nil {
+		return nil, err
+	}
+	if vocab != m.Vocab {
+		cfg.Log.Info("asr: a new CTC head replaces the model's: its letters differ from the training labels'", "model", from,
+			"model_letters", strings.Join(m.Vocab.Symbols()[1:], " "), "new_letters", strings.Join(vocab.Symbols()[1:], " "))
+		if m, err = m.withHead(vocab, rng); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
+}
+
+// headVocab returns the vocabulary of the run's head: given, when not nil
+// (own, the model's, when they are equal); else own when it covers the
+// labels of the training manifest; else the default letters when they
+// cover them; else the labels' own symbols.
+func headVocab(given, own *dataset.Vocab, train string) (*dataset.Vocab, error) {
+	switch {
+	case given != nil && own != nil && slices.Equal(given.Symbols(), own.Symbols()):
+		return own, nil
+	case given != nil:
+		return given, nil
+	}
+	labels, err := dataset.ReadLabels(train, "ltr")
+	if err != nil {
+		return nil, err
+	}
+	if own != nil && own.Covers(labels) {
+		return own, nil
+	}
+	if def := dataset.DefaultVocab(); def.Covers(labels) {
+		return def, nil
+	}
+	v, err := dataset.VocabFromLabels(labels)
+	if err != nil {
+		return nil, fmt.Errorf("asr: the training labels' symbols: %w", err)
+	}
+	return v, nil
+}
+
+// withHead returns a model with m's body (shared) and a new head over
+// vocab drawn from rng.
+func (m *Model) withHead(vocab *dataset.Vocab, rng *rand.Rand) (*Model, error) {
+	var n *Model
+	var err error
+	if m.Transformer != nil {
+		n, err = assembleTransformer(m.Transformer, vocab, m.Config.Init)
+	} else {
+		n, err = assemble(m.Encoder, vocab, m.Config.Init)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.Config.NoNormalize = m.Config.NoNormalize
+	initHead(n, rng)
+	return n, nil
 }
 
 // restore reads the step, the Adam state and the training state.
@@ -505,11 +669,11 @@ func (tr *trainer) setFrozen() int {
 	if tr.m.Config.Init != InitPretrained {
 		return 1
 	}
-	for _, p := range tr.m.Encoder.FeatureParams() {
+	for _, p := range tr.m.featureParams() {
 		p.Frozen = !tr.cfg.TrainFeatures
 	}
 	if tr.step < tr.cfg.FreezeSteps {
-		for _, p := range tr.m.Encoder.Params() {
+		for _, p := range tr.m.bodyParams() {
 			p.Frozen = true
 		}
 		return 0
@@ -527,6 +691,40 @@ func spanMask(rng *rand.Rand, in *batchInput, p float64, M int) []float32 {
 		encoder.SpanMask(rng, mask[b*in.T:b*in.T+T], p, M)
 	}
 	return mask
+}
+
+// channelKeep draws a channel mask for each row of a [B, C, T] batch with
+// encoder.SpanMaskMin (no minimum number of spans) and returns the batch's
+// multiplier: 0 on every frame of a masked channel, 1 elsewhere.
+func channelKeep(rng *rand.Rand, shape []int, p float64, M int) []float32 {
+	B, C, T := shape[0], shape[1], shape[2]
+	keep := make([]float32, B*C*T)
+	mask := make([]float32, C)
+	for b := range B {
+		encoder.SpanMaskMin(rng, mask, p, M, 0)
+		for c, m := range mask {
+			if m == 0 {
+				row := keep[(b*C+c)*T : (b*C+c+1)*T]
+				for t := range row {
+					row[t] = 1
+				}
+			}
+		}
+	}
+	return keep
+}
+
+// layerKeep draws whether an update runs a layer (probability 1-p, as
+// fairseq's layerdrop draws it once per batch) and returns a gate of n
+// values, all 1 or all 0.
+func layerKeep(rng *rand.Rand, n int, p float64) []float32 {
+	gate := make([]float32, n)
+	if rng.Float64() >= p {
+		for i := range gate {
+			gate[i] = 1
+		}
+	}
+	return gate
 }
 
 // loop runs updates until MaxSteps or cancellation (train.Loop).
@@ -621,7 +819,9 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	if err != nil {
 		return 0, 0, 0, false, err
 	}
-	pr, err := tr.m.get(tr.cache, graphKey{B: in.B, L: in.L, train: true, phase: phase}, in, 0)
+	opt := trainOptions{channels: tr.cfg.MaskChannelProb > 0, layerDrop: tr.cfg.LayerDrop > 0 && tr.m.Transformer != nil,
+		activationDropout: tr.cfg.ActivationDropout}
+	pr, err := tr.m.get(tr.cache, graphKey{B: in.B, L: in.L, train: true, phase: phase}, in, 0, opt)
 	if err != nil {
 		return 0, 0, 0, false, err
 	}
@@ -632,6 +832,12 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	pr.p.Set(pr.x, in.data)
 	pr.p.Set(pr.valid, in.valid)
 	pr.p.Set(pr.msk, spanMask(tr.rng, in, tr.cfg.MaskProb, tr.cfg.MaskLength))
+	if pr.chn != nil {
+		pr.p.Set(pr.chn, channelKeep(tr.rng, pr.chn.Shape(), tr.cfg.MaskChannelProb, tr.cfg.MaskChannelLength))
+	}
+	for _, k := range pr.keep {
+		pr.p.Set(k, layerKeep(tr.rng, k.Size(), tr.cfg.LayerDrop))
+	}
 	if err := pr.ctc.SetTargets(in.frames, labels); err != nil {
 		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
 	}

@@ -148,8 +148,9 @@ const (
 // must be bit-identical to an uninterrupted run (weights, metrics).
 // TestFinetuneResume: a run interrupted after 5 updates and resumed ends
 // with the weights and metrics of an uninterrupted one, for the waveform
-// from scratch and for log-mel with VTLP (whose factors must be drawn the
-// same after the resume, and must change the training).
+// from scratch, for log-mel with VTLP (whose factors must be drawn the
+// same after the resume, and must change the training) and for a
+// published transformer body.
 func TestFinetuneResume(t *testing.T) {
 	dir := t.TempDir()
 	trainTSV := writeToyCorpus(t, dir, "train", 10, 4)
@@ -175,9 +176,20 @@ func TestFinetuneResume(t *testing.T) {
 	}
 	warped := base
 	warped.Init, warped.VTLP = InitLogMel, 0.15
-	for _, cfg := range []FinetuneConfig{base, warped} {
-		t.Run(cfg.Init, func(t *testing.T) {
-			dir := filepath.Join(dir, cfg.Init)
+	// A published body with every transformer regulariser drawn: frame
+	// and channel masks, layerdrop, activation dropout, and the freeze
+	// ending before the interruption.
+	published := base
+	published.Init, published.Vocab = filepath.Join("..", "published", "testdata", "w2v2-base"), nil
+	published.MaskProb, published.MaskChannelProb, published.MaskChannelLength = 0.3, 0.25, 4
+	published.LayerDrop, published.ActivationDropout, published.FreezeSteps = 0.3, 0.1, 2
+	for _, cfg := range []FinetuneConfig{base, warped, published} {
+		name := cfg.Init
+		if cfg.LayerDrop > 0 {
+			name = "published"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(dir, name)
 			resumeMatches(t, dir, cfg)
 			if cfg.VTLP == 0 {
 				return
@@ -541,10 +553,23 @@ func TestFinetuneFromRecogniser(t *testing.T) {
 		t.Error("the head did not train")
 	}
 
-	wrong := next
-	wrong.Out, wrong.Vocab, wrong.afterInit = filepath.Join(dir, "wrong"), dataset.DefaultVocab(), nil
-	if _, err := Finetune(context.Background(), wrong); err == nil || !strings.Contains(err.Error(), "vocabulary") {
-		t.Errorf("a vocabulary other than the model's: %v", err)
+	// Another vocabulary: the body carries over and a new head covers it.
+	var logs lockedBuffer
+	other := next
+	other.Out, other.Vocab, other.Log = filepath.Join(dir, "other"), dataset.DefaultVocab(), quietLog(&logs)
+	if _, err := Finetune(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got[headBias]); n != dataset.DefaultVocab().Size() {
+		t.Errorf("new head of %d outputs, want %d", n, dataset.DefaultVocab().Size())
+	}
+	for _, p := range start.bodyParams() {
+		if !slices.Equal(got[p.Name], p.Data) {
+			t.Errorf("new head: the body's %s at the start is not the init's", p.Name)
+		}
+	}
+	if !strings.Contains(logs.String(), "new CTC head") {
+		t.Errorf("no log line says the head was replaced: %q", logs.String())
 	}
 
 	inMemory, err := Load(src)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/nn"
 )
 
@@ -77,37 +78,57 @@ type graphKey struct {
 
 // program is a compiled graph of the model with its input and output nodes.
 type program struct {
-	p             *nn.Program
-	x, valid, msk *nn.Node // msk is nil for inference programs
-	logits        *nn.Node // [B, V, T]
-	ctc           *nn.CTCHandle
+	p                  *nn.Program
+	x, valid, msk, chn *nn.Node   // msk (frames) and chn (channels) are nil for inference programs
+	keep               []*nn.Node // a transformer's layerdrop gates in training, one per layer
+	logits             *nn.Node   // [B, V, T]
+	ctc                *nn.CTCHandle
 }
 
 // build compiles the model's graph for key. A training graph has dropout,
-// span masking and the CTC loss (mean over the batch, zero_infinity as a
-// backstop: utterances too short for their labels are left out before).
-func (m *Model) build(key graphKey, in *batchInput, seed uint64) (*program, error) {
+// span masking of frames (replaced by the mask embedding) and of channels
+// (zeroed), a transformer's layerdrop, and the CTC loss (mean over the
+// batch, zero_infinity as a backstop: utterances too short for their
+// labels are left out before).
+func (m *Model) build(key graphKey, in *batchInput, seed uint64, opt trainOptions) (*program, error) {
 	g := nn.NewGraph()
 	g.Training = key.train
 	g.Seed = seed
 	pr := &program{}
 	pr.x = g.Input("input", in.shape...)
 	pr.valid = g.Input("valid", in.B, 1, in.T)
-	switch {
-	case m.Transformer != nil && key.train:
-		return nil, fmt.Errorf("asr: training a transformer model is not supported yet")
-	case m.Transformer != nil:
-		pr.logits = m.buildTransformer(g, pr.x, pr.valid)
-	default:
-		feats := m.Encoder.Features(g, pr.x)
-		_, proj := m.Encoder.Embed(g, feats)
-		if key.train {
-			pr.msk = g.Input("mask", in.B, 1, in.T)
-			proj = m.Encoder.Mask(g, proj, pr.msk)
-		}
-		c := m.Encoder.Context(g, proj, pr.valid)
-		pr.logits = g.Conv1d(c, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
+	var proj *nn.Node
+	var maskEmb *nn.Param
+	if t := m.Transformer; t != nil {
+		proj, maskEmb = t.Project(g, t.Features(g, pr.x), pr.valid), t.MaskEmb
+	} else {
+		_, proj = m.Encoder.Embed(g, m.Encoder.Features(g, pr.x))
+		maskEmb = m.Encoder.MaskEmb
 	}
+	if key.train {
+		// As fairseq and Hugging Face do: masked frames become the mask
+		// embedding, then masked channels are zeroed on every frame.
+		pr.msk = g.Input("mask", in.B, 1, in.T)
+		proj = g.MaskFrames(proj, pr.msk, g.Param(maskEmb))
+		if opt.channels {
+			pr.chn = g.Input("channel_keep", proj.Shape()...)
+			proj = g.Mul(proj, pr.chn)
+		}
+	}
+	var c *nn.Node
+	if t := m.Transformer; t != nil {
+		co := encoder.ContextOptions{ActivationDropout: opt.activationDropout}
+		if key.train && opt.layerDrop {
+			for i := range t.Config.Layers {
+				pr.keep = append(pr.keep, g.Input(fmt.Sprintf("keep_layer_%d", i), in.B, 1, in.T))
+			}
+			co.Keep = pr.keep
+		}
+		c = t.Context(g, proj, pr.valid, co)
+	} else {
+		c = m.Encoder.Context(g, proj, pr.valid)
+	}
+	pr.logits = g.Conv1d(c, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
 	var loss *nn.Node
 	if key.train {
 		loss, pr.ctc = g.CTC(pr.logits, nn.CTCConfig{Blank: m.Vocab.Blank(), ZeroInfinity: true}, nn.CTCMean)
@@ -124,6 +145,14 @@ func (m *Model) build(key graphKey, in *batchInput, seed uint64) (*program, erro
 	return pr, nil
 }
 
+// trainOptions are the regularisers a training graph holds (nothing for
+// inference): channel masking, and a transformer's layerdrop and
+// feed-forward dropout.
+type trainOptions struct {
+	channels, layerDrop bool
+	activationDropout   float64
+}
+
 // progCache keeps a worker's compiled programs.
 type progCache = nn.Cache[graphKey, *program]
 
@@ -133,8 +162,8 @@ func newProgCache(max int) *progCache { return nn.NewCache[graphKey, *program](m
 func (p *program) Close() error { return p.p.Close() }
 
 // get returns the program for key, building it on first use.
-func (m *Model) get(c *progCache, key graphKey, in *batchInput, seed uint64) (*program, error) {
-	return c.Get(key, func() (*program, error) { return m.build(key, in, seed) })
+func (m *Model) get(c *progCache, key graphKey, in *batchInput, seed uint64, opt trainOptions) (*program, error) {
+	return c.Get(key, func() (*program, error) { return m.build(key, in, seed, opt) })
 }
 
 // logProbsOf returns row b of the logits [B, V, T] as a frames x V
@@ -182,7 +211,7 @@ func (m *Model) forward(c *progCache, rows [][]float32) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, err := m.get(c, graphKey{B: in.B, L: in.L}, in, 0)
+	pr, err := m.get(c, graphKey{B: in.B, L: in.L}, in, 0, trainOptions{})
 	if err != nil {
 		return nil, err
 	}

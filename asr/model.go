@@ -385,10 +385,23 @@ func (m *Model) Save(path string) error {
 
 // Params returns every parameter: the body's, then the head's.
 func (m *Model) Params() []*nn.Param {
+	return append(slices.Clone(m.bodyParams()), m.HeadW, m.HeadB)
+}
+
+// bodyParams returns the body's parameters: all but the head's.
+func (m *Model) bodyParams() []*nn.Param {
 	if m.Transformer != nil {
-		return append(slices.Clone(m.Transformer.Params()), m.HeadW, m.HeadB)
+		return m.Transformer.Params()
 	}
-	return append(slices.Clone(m.Encoder.Params()), m.HeadW, m.HeadB)
+	return m.Encoder.Params()
+}
+
+// featureParams returns the feature encoder's parameters.
+func (m *Model) featureParams() []*nn.Param {
+	if m.Transformer != nil {
+		return m.Transformer.FeatureParams()
+	}
+	return m.Encoder.FeatureParams()
 }
 
 // Symbols returns the spelling of each output index; the blank's is "".

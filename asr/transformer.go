@@ -93,12 +93,6 @@ func transformerShapes(conf ModelConfig) ([]nn.ParamShape, []string) {
 	return want, []string{"feature_extractor.", "feature_projection.", "encoder.", "masked_spec_embed", "asr."}
 }
 
-// buildTransformer adds a transformer model's inference graph.
-func (m *Model) buildTransformer(g *nn.Graph, x, valid *nn.Node) *nn.Node {
-	out := m.Transformer.Forward(g, m.Transformer.Features(g, x), valid)
-	return g.Conv1d(out.Out, g.Param(m.HeadW), g.Param(m.HeadB), nn.ConvOpts{})
-}
-
 // exactPadding reports whether a zero-padded batch gives each row what it
 // gives alone: a transformer with the "group" feature norm normalises over
 // the padding too.

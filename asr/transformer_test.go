@@ -11,8 +11,11 @@ import (
 	"testing"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/published"
+	"github.com/wav2vec-go/wav2vec/train"
 )
 
 // publishedModel loads a published fixture as a recogniser.
@@ -194,5 +197,152 @@ func TestEvaluateLowercaseModel(t *testing.T) {
 		if res.Words.Errors() != 0 || res.Chars.Errors() != 0 {
 			t.Errorf("%s: %d word and %d character errors against its own transcripts", name, res.Words.Errors(), res.Chars.Errors())
 		}
+	}
+}
+
+// TestFinetunePublishedBody fine-tunes the tiny pretrained-layout body of
+// the published fixtures (Hugging Face's Wav2Vec2Model, random weights from
+// torchaudio) on the toy language with the transformer recipe (frozen
+// feature encoder, the body frozen for the first updates, frame and
+// channel masks, layerdrop, activation dropout): a new head over the
+// labels' letters, the training loss and the CER fall, the frozen feature
+// encoder is unchanged, and the checkpoint loads as a recogniser.
+func TestFinetunePublishedBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for about 12 s")
+	}
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 16, 1)
+	out := filepath.Join(dir, "run")
+	init := filepath.Join("..", "published", "testdata", "w2v2-base")
+	cfg := DefaultFinetuneConfig()
+	cfg.FinetuneSettings = DefaultSettingsFor(init)
+	if cfg.LayerDrop == 0 || cfg.MaskChannelProb == 0 || cfg.FreezeSteps == 0 {
+		t.Fatalf("a published init's defaults: %+v", cfg.FinetuneSettings)
+	}
+	const steps = 400
+	cfg.Init, cfg.Train, cfg.Valid, cfg.Out = init, trainTSV, trainTSV, out
+	cfg.MaxSteps, cfg.FreezeSteps, cfg.ValidEvery, cfg.LogEvery = steps, 10, steps/4, 10
+	cfg.LR, cfg.BatchSeconds, cfg.Seed = 2e-3, 8, 3
+	cfg.MaskChannelLength = 4 // of 32 channels
+	cfg.MaskProb = 0.05       // letters last 4 frames here
+	var features map[string][]float32
+	cfg.afterInit = func(m *Model) {
+		features = map[string][]float32{}
+		for _, p := range m.featureParams() {
+			features[p.Name] = slices.Clone(p.Data)
+		}
+	}
+	res, err := Finetune(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readMetrics(t, out)
+	var losses []float64
+	for _, r := range rows {
+		if l, ok := r["loss"].(float64); ok {
+			losses = append(losses, l)
+		}
+	}
+	steps_, cers := validRows(rows)
+	t.Logf("training loss every 10 updates: %.3g", losses)
+	t.Logf("validation CER by step: %v %.3f", steps_, cers)
+	if res.Steps != steps || len(losses) < 4 || len(cers) != 4 {
+		t.Fatalf("%d steps, %d loss rows, %d validations", res.Steps, len(losses), len(cers))
+	}
+	if last := losses[len(losses)-1]; !(last < 0.5*losses[1]) {
+		t.Errorf("training loss %.3g at the end, %.3g after the freeze's start: want it halved", last, losses[1])
+	}
+	if !(cers[len(cers)-1] < cers[0]-0.2) {
+		t.Errorf("validation CER went from %.3f to %.3f: want it down by 0.2 at least", cers[0], cers[len(cers)-1])
+	}
+	m, err := Load(train.LastPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Transformer == nil || m.Config.Init != InitPretrained || !slices.Equal(m.Vocab.Symbols(), dataset.DefaultVocab().Symbols()) {
+		t.Fatalf("checkpoint: transformer %v, init %q, vocabulary %q", m.Transformer != nil, m.Config.Init, m.Vocab.Symbols())
+	}
+	for _, p := range m.featureParams() {
+		if !slices.Equal(features[p.Name], p.Data) {
+			t.Errorf("the frozen feature encoder's %s changed", p.Name)
+		}
+	}
+	freshForwardMatches(t, train.LastPath(out), filepath.Join(dir, "train", "000.wav"))
+}
+
+// freshForwardMatches checks that what the Transcriber gives for a file
+// with the model at path is the log-softmax of a forward pass built here
+// from nothing but the checkpoint's tensors and transformer config.
+func freshForwardMatches(t *testing.T, path, wav string) {
+	t.Helper()
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTranscriber(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := audio.ReadFile(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, frames, err := tr.LogProbs(slices.Clone(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := nn.LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := encoder.NewTransformer(*m.Config.Transformer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headW, headB := ck.Tensors[headWeight], ck.Tensors[headBias]
+	if err := ck.LoadInto(body.Params(), false); err != nil { // a missing tensor would show below
+		t.Fatal(err)
+	}
+	if !m.Config.NoNormalize {
+		audio.Normalize(x)
+	}
+	g := nn.NewGraph()
+	in := g.Input("x", 1, 1, len(x))
+	w, bias := g.Input("w", headW.Shape...), g.Input("b", headB.Shape...)
+	logits := g.Conv1d(body.Forward(g, body.Features(g, in), nil).Out, w, bias, nn.ConvOpts{})
+	prog, err := g.Compile(nil, logits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	prog.Set(in, x)
+	prog.Set(w, headW.Data)
+	prog.Set(bias, headB.Data)
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	z := prog.Value(logits) // [1, V, T]
+	V := headB.Shape[0]
+	T := len(z) / V
+	if T != frames || len(lp) != T*V {
+		t.Fatalf("%d frames from the Transcriber, %d from the fresh pass", frames, T)
+	}
+	worst := 0.0
+	for f := range T {
+		mx := math.Inf(-1)
+		for v := range V {
+			mx = max(mx, float64(z[v*T+f]))
+		}
+		var s float64
+		for v := range V {
+			s += math.Exp(float64(z[v*T+f]) - mx)
+		}
+		for v := range V {
+			worst = max(worst, math.Abs(float64(lp[f*V+v])-(float64(z[v*T+f])-mx-math.Log(s))))
+		}
+	}
+	if worst > 1e-4 {
+		t.Errorf("the Transcriber's log probabilities are %.3g from a fresh forward pass's", worst)
 	}
 }

@@ -2,9 +2,11 @@ package dataset
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -192,4 +194,39 @@ func (v *Vocab) Decode(ids []int) string {
 		s[i] = v.Symbol(id)
 	}
 	return strings.Join(s, " ")
+}
+
+// VocabFromLabels returns the vocabulary of the symbols that .ltr lines
+// use, the most frequent first (ties in string order), as fairseq's
+// dict.ltr.txt lists them; the word boundary is always in it.
+func VocabFromLabels(lines []string) (*Vocab, error) {
+	counts := map[string]int{WordBoundary: 0}
+	for _, l := range lines {
+		for _, t := range strings.Fields(l) {
+			counts[t]++
+		}
+	}
+	syms := make([]string, 0, len(counts))
+	for s := range counts {
+		syms = append(syms, s)
+	}
+	slices.SortFunc(syms, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return NewVocab(syms)
+}
+
+// Covers reports whether every symbol of the .ltr lines is in v.
+func (v *Vocab) Covers(lines []string) bool {
+	for _, l := range lines {
+		for _, t := range strings.Fields(l) {
+			if v.index[t] == 0 {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -18,15 +18,25 @@ const MinMaskSpans = 2
 // does, keeps the masked fraction close to p even for short inputs, where
 // starts drawn with replacement coincide.
 func SpanMask(rng *rand.Rand, mask []float32, p float64, M int) int {
+	return SpanMaskMin(rng, mask, p, M, MinMaskSpans)
+}
+
+// SpanMaskMin is SpanMask with at least minSpans spans instead of
+// MinMaskSpans: fairseq and Hugging Face mask channels (mask_channel_prob,
+// mask_feature_prob) with no minimum.
+func SpanMaskMin(rng *rand.Rand, mask []float32, p float64, M, minSpans int) int {
 	T := len(mask)
 	clear(mask)
 	if p <= 0 || T == 0 {
 		return 0
 	}
 	M = min(max(M, 1), T)
-	starts := max(int(p*float64(T)/float64(M)+rng.Float64()), MinMaskSpans)
+	starts := max(int(p*float64(T)/float64(M)+rng.Float64()), minSpans)
 	room := T - M + 1
 	starts = min(starts, room)
+	if starts <= 0 {
+		return 0
+	}
 	// A partial Fisher-Yates shuffle of [0, room) picks distinct starts.
 	perm := make([]int, room)
 	for i := range perm {

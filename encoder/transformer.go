@@ -260,6 +260,15 @@ type TransformerOutput struct {
 // statistics run over the padding too).
 func (m *Transformer) Forward(g *nn.Graph, feats, valid *nn.Node) TransformerOutput {
 	out := TransformerOutput{Features: feats}
+	out.Out = m.Context(g, m.Project(g, feats, valid), valid, ContextOptions{Layers: &out.Layers})
+	return out
+}
+
+// Project maps feats [B, C, T] to the transformer's width [B, Dim, T]
+// (LayerNorm, if the model has it, and the projection), zeroing padded
+// frames when valid is not nil: the input of Context, where training
+// masks frames (MaskEmb) and channels.
+func (m *Transformer) Project(g *nn.Graph, feats, valid *nn.Node) *nn.Node {
 	x := feats
 	if m.projNorm != nil {
 		x = m.projNorm.Forward(g, x)
@@ -268,14 +277,27 @@ func (m *Transformer) Forward(g *nn.Graph, feats, valid *nn.Node) TransformerOut
 	if valid != nil {
 		x = g.MulFrames(x, valid)
 	}
-	out.Out = m.Context(g, x, valid, &out.Layers)
-	return out
+	return x
+}
+
+// ContextOptions are Context's optional outputs and its training-time
+// regularisation.
+type ContextOptions struct {
+	// Layers, when not nil, receives each layer's output.
+	Layers *[]*nn.Node
+	// Keep, when not nil, holds one [B, 1, T] node per layer, all ones to
+	// run the layer and all zeros to skip it (fairseq's and Hugging Face's
+	// layerdrop, drawn per batch): a skipped layer passes its input on
+	// unchanged and its weights get no gradient.
+	Keep []*nn.Node
+	// ActivationDropout is the dropout after each feed-forward GELU (in a
+	// training graph only).
+	ActivationDropout float64
 }
 
 // Context runs the positional embedding and the layers on the projected
-// features x [B, Dim, T] (masked frames already replaced), appending each
-// layer's output to layers when it is not nil.
-func (m *Transformer) Context(g *nn.Graph, x, valid *nn.Node, layers *[]*nn.Node) *nn.Node {
+// features x [B, Dim, T] (masked frames already replaced).
+func (m *Transformer) Context(g *nn.Graph, x, valid *nn.Node, opt ContextOptions) *nn.Node {
 	c := m.Config
 	w := g.WeightNorm(g.Param(m.posV), g.Param(m.posG))
 	// PyTorch pads K/2 frames on both sides and, for an even kernel, drops
@@ -286,10 +308,14 @@ func (m *Transformer) Context(g *nn.Graph, x, valid *nn.Node, layers *[]*nn.Node
 	if !c.PreLN {
 		x = m.norm.Forward(g, x)
 	}
-	for _, l := range m.layers {
-		x = l.forward(g, x, valid, c)
-		if layers != nil {
-			*layers = append(*layers, x)
+	for i, l := range m.layers {
+		y := l.forward(g, x, valid, c, opt.ActivationDropout)
+		if opt.Keep != nil {
+			y = g.Add(x, g.MulFrames(g.Sub(y, x), opt.Keep[i]))
+		}
+		x = y
+		if opt.Layers != nil {
+			*opt.Layers = append(*opt.Layers, x)
 		}
 	}
 	if c.PreLN {
@@ -298,12 +324,14 @@ func (m *Transformer) Context(g *nn.Graph, x, valid *nn.Node, layers *[]*nn.Node
 	return x
 }
 
-func (l *transformerLayer) forward(g *nn.Graph, x, valid *nn.Node, c TransformerConfig) *nn.Node {
+func (l *transformerLayer) forward(g *nn.Graph, x, valid *nn.Node, c TransformerConfig, actDropout float64) *nn.Node {
 	attend := func(h *nn.Node) *nn.Node {
 		a := g.Attention(l.q.Forward(g, h), l.k.Forward(g, h), l.v.Forward(g, h), valid, c.Heads)
 		return l.out.Forward(g, a)
 	}
-	ff := func(h *nn.Node) *nn.Node { return l.ff2.Forward(g, g.GELU(l.ff1.Forward(g, h))) }
+	ff := func(h *nn.Node) *nn.Node {
+		return l.ff2.Forward(g, g.Dropout(g.GELU(l.ff1.Forward(g, h)), actDropout))
+	}
 	if c.PreLN {
 		x = g.Add(x, attend(l.norm.Forward(g, x)))
 		return g.Add(x, ff(l.finalNorm.Forward(g, x)))
@@ -366,6 +394,17 @@ func (c TransformerConfig) ParamShapes() []nn.ParamShape {
 // samples (2 per multiply-add): the convolutions, the projections and the
 // attention, which grows with the square of the frames.
 func (c TransformerConfig) FLOPs(L int) float64 {
+	T, D := float64(c.Frames(L)), float64(c.Dim)
+	f := c.FeatureFLOPs(L)
+	f += 2 * float64(c.ConvDims[len(c.ConvDims)-1]) * D * T          // projection
+	f += 2 * D * D / float64(c.PosGroups) * float64(c.PosKernel) * T // positional convolution
+	f += float64(c.Layers) * (8*D*D*T + 4*D*float64(c.FF)*T + 4*T*T*D)
+	return f
+}
+
+// FeatureFLOPs returns the part of FLOPs(L) that the feature encoder's
+// convolutions take.
+func (c TransformerConfig) FeatureFLOPs(L int) float64 {
 	var f float64
 	in, n := 1, L
 	for i, out := range c.ConvDims {
@@ -373,10 +412,6 @@ func (c TransformerConfig) FLOPs(L int) float64 {
 		f += 2 * float64(out*in*c.ConvKernels[i]) * float64(n)
 		in = out
 	}
-	T, D := float64(n), float64(c.Dim)
-	f += 2 * float64(in) * D * T                                     // projection
-	f += 2 * D * D / float64(c.PosGroups) * float64(c.PosKernel) * T // positional convolution
-	f += float64(c.Layers) * (8*D*D*T + 4*D*float64(c.FF)*T + 4*T*T*D)
 	return f
 }
 

@@ -421,3 +421,10 @@ func Load(path string) (*Model, error) {
 	}
 	return LoadFairseq(path)
 }
+
+// IsPath reports whether path names what Load reads, not a checkpoint of
+// the toolkit's own: a folder, or a .pt file.
+func IsPath(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir() || strings.HasSuffix(path, ".pt")
+}

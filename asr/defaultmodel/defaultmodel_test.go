@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime/metrics"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/asr/lm"
 	"github.com/wav2vec-go/wav2vec/asr/wer"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/internal/memtest"
 	"github.com/wav2vec-go/wav2vec/internal/wavtest"
 )
 
@@ -237,7 +235,7 @@ func BenchmarkTranscribeLong(b *testing.B) {
 		b.Run(fmt.Sprintf("%dmin", minutes), func(b *testing.B) {
 			n := int64(minutes) * 60 * audio.SampleRate
 			var peak uint64
-			stop := sampleTotalMemory(&peak)
+			stop := memtest.SamplePeak(&peak)
 			for b.Loop() {
 				if _, err := tr.Stream(wavtest.Repeat(clip, n), func(asr.Segment) error { return nil }); err != nil {
 					b.Fatal(err)
@@ -247,30 +245,5 @@ func BenchmarkTranscribeLong(b *testing.B) {
 			b.ReportMetric(float64(n)/audio.SampleRate*float64(b.N)/b.Elapsed().Seconds(), "x-realtime")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 		})
-	}
-}
-
-// sampleTotalMemory records in *peak the largest memory the runtime holds
-// from the system until the returned function is called.
-func sampleTotalMemory(peak *uint64) (stop func()) {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			metrics.Read(s)
-			*peak = max(*peak, s[0].Value.Uint64()-s[1].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
 	}
 }

@@ -13,8 +13,11 @@ import (
 )
 
 func runFinetune(e *env, args []string) int {
-	fs := newFlags(e, "finetune", "--init CKPT|default|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
-	initFlag := fs.String("init", "", "starting point (required unless --resume): a pretraining checkpoint (its encoder.* tensors and config; "+
+	fs := newFlags(e, "finetune", "--init MODEL|CKPT|default|scratch|logmel --train T.tsv --valid V.tsv --out DIR [--max-steps N] [--seed N] [--resume] [flags]")
+	initFlag := fs.String("init", "", "starting point (required unless --resume): a published model (a Hugging Face folder, hf:OWNER/NAME or a fairseq .pt file: "+
+		"a pretrained body such as Wav2Vec2Model or HubertModel gets a new CTC head, a CTC model keeps its head when its letters cover the labels; "+
+		"the transformer defaults apply: --lr 1e-4, --freeze-steps 10% of --max-steps, --mask-prob 0.65, --mask-channel-prob 0.25, --layerdrop 0.1, --activation-dropout 0.1), "+
+		"a pretraining checkpoint (its encoder.* tensors and config; "+
 		"the conv feature encoder stays frozen unless --train-features, the whole body for --freeze-steps), "+
 		"a fine-tuned model (all of it trains on, with its own letters and a new optimiser and schedule: adaptation to your data; "+
 		"one fine-tuned from a pretraining checkpoint keeps its conv feature encoder frozen unless --train-features), "+
@@ -25,7 +28,7 @@ func runFinetune(e *env, args []string) int {
 	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation CER")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
 	config := fs.String("config", "tiny", `network for scratch and logmel: tiny, base, or a JSON file in pretrain's shape, {"encoder": {...}} (missing fields are tiny's)`)
-	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters (default: | ' A-Z)")
+	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters of a new head (default: a fine-tuned model's own when they cover the training labels, else | ' A-Z when they do, else the labels' own symbols)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position, random state and the run's settings (flags given again override them; --max-steps extends the run)")
 	cfg := asr.DefaultFinetuneConfig()
 	settingsFlags(fs, &cfg.FinetuneSettings)
@@ -34,18 +37,38 @@ func runFinetune(e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	// The settings flags override a base: a resumed run's recorded
+	// settings, or the defaults for the init's kind of body.
+	override := func(base asr.FinetuneSettings) {
+		recorded := flag.NewFlagSet("recorded", flag.ContinueOnError)
+		settingsFlags(recorded, &base)
+		fs.Visit(func(f *flag.Flag) {
+			if recorded.Lookup(f.Name) != nil {
+				recorded.Set(f.Name, f.Value.String()) // parsed once already: cannot fail
+			}
+		})
+		cfg.FinetuneSettings = base
+	}
 	if *resume && *out != "" {
-		// Go on as the run was started: its recorded settings, except
-		// where a flag on this command line says otherwise.
 		if rec, ok := asr.LastFinetuneSettings(*out); ok {
-			recorded := flag.NewFlagSet("recorded", flag.ContinueOnError)
-			settingsFlags(recorded, &rec)
-			fs.Visit(func(f *flag.Flag) {
-				if recorded.Lookup(f.Name) != nil {
-					recorded.Set(f.Name, f.Value.String()) // parsed once already: cannot fail
-				}
-			})
-			cfg.FinetuneSettings = rec
+			override(rec)
+		}
+	}
+	if !*resume && *initFlag != "" && *initFlag != "default" {
+		path, err := publishedPath(e, *initFlag)
+		if err != nil {
+			return fail(e, err)
+		}
+		if path != "" {
+			*initFlag = path
+		}
+		base := asr.DefaultSettingsFor(*initFlag)
+		override(base)
+		// A default freeze is a share of the run: it scales with --max-steps.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if base.FreezeSteps > 0 && !set["freeze-steps"] {
+			cfg.FreezeSteps = cfg.MaxSteps * base.FreezeSteps / base.MaxSteps
 		}
 	}
 	switch {
@@ -120,7 +143,11 @@ func settingsFlags(fs *flag.FlagSet, s *asr.FinetuneSettings) {
 	fs.IntVar(&s.ValidEvery, "valid-every", s.ValidEvery, "updates between validations (and one at the end)")
 	fs.IntVar(&s.LogEvery, "log-every", s.LogEvery, "updates between metrics.jsonl lines")
 	fs.Float64Var(&s.MaskProb, "mask-prob", s.MaskProb, "probability that a frame starts a masked span, as augmentation (0: no masking)")
-	fs.IntVar(&s.MaskLength, "mask-length", s.MaskLength, "masked span length in frames (10 ms each)")
+	fs.IntVar(&s.MaskLength, "mask-length", s.MaskLength, "masked span length in frames")
+	fs.Float64Var(&s.MaskChannelProb, "mask-channel-prob", s.MaskChannelProb, "probability that a channel starts a masked span, zeroed on every frame of the utterance (0: no channel masking)")
+	fs.IntVar(&s.MaskChannelLength, "mask-channel-length", s.MaskChannelLength, "masked channel span length")
+	fs.Float64Var(&s.LayerDrop, "layerdrop", s.LayerDrop, "transformer bodies only: probability that an update skips each transformer layer")
+	fs.Float64Var(&s.ActivationDropout, "activation-dropout", s.ActivationDropout, "transformer bodies only: dropout after each feed-forward GELU")
 	fs.Float64Var(&s.VTLP, "vtlp", s.VTLP, fmt.Sprintf("log-mel input only: vocal tract length perturbation, each training utterance's mel filters warped by a factor drawn from 1-x to 1+x (0: none; at most %g)", asr.MaxVTLP))
 	fs.Float64Var(&s.ClipNorm, "clip-norm", s.ClipNorm, "largest global gradient norm (0: no clipping)")
 }

@@ -138,6 +138,7 @@ func TestFinetuneErrors(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "train.ltr")); err != nil {
 		t.Fatal(err)
 	}
+	labeledTSV := writeToyData(t, dir, "labeled", 2, 1)
 	bare := filepath.Join(dir, "bare.json")
 	if err := os.WriteFile(bare, []byte(`{"dim": 32}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func TestFinetuneErrors(t *testing.T) {
 		{"resume without checkpoint", []string{"--resume", "--train", trainTSV, "--valid", trainTSV}, "checkpoint_last.safetensors"},
 		{"bad config", []string{"--init", "scratch", "--config", "huge", "--train", trainTSV, "--valid", trainTSV}, `config "huge"`},
 		{"bare encoder config", []string{"--init", "scratch", "--config", bare, "--train", trainTSV, "--valid", trainTSV}, `unknown field "dim" (finetune --config takes pretrain's shape: {"encoder": {...}})`},
-		{"vtlp on the waveform", []string{"--init", "scratch", "--vtlp", "0.1", "--train", trainTSV, "--valid", trainTSV}, "VTLP warps log-mel features"},
+		{"vtlp on the waveform", []string{"--init", "scratch", "--vtlp", "0.1", "--train", labeledTSV, "--valid", labeledTSV}, "VTLP warps log-mel features"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,5 +315,37 @@ func TestFinetuneSummaryCountsSkips(t *testing.T) {
 	}
 	if len(skips) != 2 || !strings.Contains(skips[0], "gone.wav") || !strings.Contains(skips[1], "gone.wav") {
 		t.Errorf("skip warnings %q: want gone.wav, in training and validation, and nothing else", skips)
+	}
+}
+
+// TestFinetunePublishedInit: --init takes a published pretrained body and
+// gives it the transformer defaults, the freeze scaled to --max-steps,
+// with flags overriding them; the result transcribes; layerdrop on a
+// convolutional body is refused.
+func TestFinetunePublishedInit(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyData(t, dir, "train", 4, 1)
+	body := filepath.Join("..", "..", "published", "testdata", "w2v2-base")
+	out := filepath.Join(dir, "ft")
+	code, _, errOut := runCLI(t, "finetune", "--init", body, "--train", trainTSV, "--valid", trainTSV, "--out", out,
+		"--max-steps", "30", "--activation-dropout", "0.2", "-q")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	s, ok := asr.LastFinetuneSettings(out)
+	want := asr.TransformerFinetuneSettings()
+	if !ok || s.LR != want.LR || s.LayerDrop != want.LayerDrop || s.MaskChannelProb != want.MaskChannelProb ||
+		s.FreezeSteps != 3 || s.ActivationDropout != 0.2 || s.MaxSteps != 30 {
+		t.Errorf("recorded settings %+v", s)
+	}
+	code, stdout, errOut := runCLI(t, "transcribe", "--model", filepath.Join(out, "checkpoint_last.safetensors"), "--lm", "none", "--lexicon", "none",
+		filepath.Join(dir, "train-00.wav"))
+	if code != exitOK {
+		t.Errorf("transcribe: exit %d\n%s%s", code, stdout, errOut)
+	}
+	code, _, errOut = runCLI(t, "finetune", "--init", "scratch", "--layerdrop", "0.1", "--train", trainTSV, "--valid", trainTSV,
+		"--out", filepath.Join(dir, "conv"), "--max-steps", "1", "-q")
+	if code != exitFail || !strings.Contains(errOut, "transformer bodies") {
+		t.Errorf("layerdrop on a conv body: exit %d\n%s", code, errOut)
 	}
 }

@@ -159,7 +159,7 @@ func publishedPath(e *env, path string) (string, error) {
 		}
 		return dir, err
 	}
-	if info, err := os.Stat(path); err == nil && info.IsDir() || strings.HasSuffix(path, ".pt") {
+	if published.IsPath(path) {
 		return path, nil
 	}
 	return "", nil
