@@ -2,6 +2,7 @@ package asr
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/encoder"
@@ -46,6 +47,27 @@ func FromPublished(pm *published.Model) (*Model, error) {
 	}
 	m.Config.NoNormalize = !pm.Normalize
 	return m, nil
+}
+
+// Published returns a transformer model as a published one (weights
+// shared), for published.SaveHF: the head's rows in the model's order,
+// the blank spelled "<pad>" (Hugging Face's CTC blank) and the other
+// symbols as they are.
+func (m *Model) Published() (*published.Model, error) {
+	if m.Transformer == nil {
+		return nil, fmt.Errorf("asr: the model's context network is convolutional; only transformer models have a published layout")
+	}
+	V, D := m.HeadW.Shape[0], m.HeadW.Shape[1]
+	vocab := m.Vocab.Symbols()
+	vocab[m.Vocab.Blank()] = "<pad>"
+	if slices.Contains(vocab[1:], "<pad>") {
+		return nil, fmt.Errorf("asr: the vocabulary spells a letter <pad>, the name of Hugging Face's blank")
+	}
+	return &published.Model{
+		Body: m.Transformer, Vocab: vocab, Blank: m.Vocab.Blank(), Delimiter: m.Boundary(), Normalize: !m.Config.NoNormalize,
+		HeadW: &nn.Param{Name: "lm_head.weight", Shape: []int{V, D}, Data: m.HeadW.Data},
+		HeadB: m.HeadB,
+	}, nil
 }
 
 // special reports whether a token is a special one, not a letter: <s>,

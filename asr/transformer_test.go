@@ -269,6 +269,53 @@ func TestFinetunePublishedBody(t *testing.T) {
 		}
 	}
 	freshForwardMatches(t, train.LastPath(out), filepath.Join(dir, "train", "000.wav"))
+
+	// In Hugging Face's layout and back, the outputs are the same.
+	pm, err := m.Published()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := filepath.Join(dir, "hf")
+	if err := published.SaveHF(hf, pm); err != nil {
+		t.Fatal(err)
+	}
+	back, err := published.LoadHF(hf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := FromPublished(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(mb.Vocab.Symbols()[1:], m.Vocab.Symbols()[1:]) || mb.Config.NoNormalize != m.Config.NoNormalize {
+		t.Errorf("read back: vocabulary %q, no_normalize %v", mb.Vocab.Symbols(), mb.Config.NoNormalize)
+	}
+	x, err := audio.ReadFile(filepath.Join(dir, "train", "001.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := logProbs(t, m, x), logProbs(t, mb, x)
+	worst := 0.0
+	for i := range a {
+		worst = max(worst, math.Abs(float64(a[i]-b[i])))
+	}
+	if len(a) != len(b) || worst > 1e-5 {
+		t.Errorf("after SaveHF and LoadHF: %d log probabilities, %d before, %.3g apart", len(b), len(a), worst)
+	}
+}
+
+// logProbs returns the Transcriber's log probabilities of x.
+func logProbs(t *testing.T, m *Model, x []float32) []float32 {
+	t.Helper()
+	tr, err := NewTranscriber(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _, err := tr.LogProbs(slices.Clone(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lp
 }
 
 // freshForwardMatches checks that what the Transcriber gives for a file

@@ -43,3 +43,25 @@ func TestSpanMask(t *testing.T) {
 		}
 	}
 }
+
+// TestSpanMaskMin: with no minimum, a probability too small for one span
+// masks nothing in some draws (fairseq's channel masks), and a span
+// longer than the input masks all of it when drawn.
+func TestSpanMaskMin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	mask := make([]float32, 32)
+	none, all := 0, 0
+	for range 200 {
+		switch SpanMaskMin(rng, mask, 0.25, 64, 0) { // int(0.125 + U): one span an eighth of the time
+		case 0:
+			none++
+		case 32:
+			all++
+		default:
+			t.Fatal("a span of 64 over 32 channels masked part of them")
+		}
+	}
+	if none < 150 || all < 10 {
+		t.Errorf("%d draws masked nothing and %d everything, want about 175 and 25", none, all)
+	}
+}

@@ -343,6 +343,14 @@ func TestFinetunePublishedInit(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("transcribe: exit %d\n%s%s", code, stdout, errOut)
 	}
+	hf := filepath.Join(dir, "hf")
+	if code, _, errOut := runCLI(t, "convert", "--to", "hf", filepath.Join(out, "checkpoint_last.safetensors"), hf); code != exitOK {
+		t.Fatalf("convert --to hf: exit %d\n%s", code, errOut)
+	}
+	code, again, errOut := runCLI(t, "transcribe", "--model", hf, "--lm", "none", "--lexicon", "none", filepath.Join(dir, "train-00.wav"))
+	if code != exitOK || again != stdout {
+		t.Errorf("the Hugging Face folder transcribes %q (exit %d, %s), the checkpoint %q", again, code, errOut, stdout)
+	}
 	code, _, errOut = runCLI(t, "finetune", "--init", "scratch", "--layerdrop", "0.1", "--train", trainTSV, "--valid", trainTSV,
 		"--out", filepath.Join(dir, "conv"), "--max-steps", "1", "-q")
 	if code != exitFail || !strings.Contains(errOut, "transformer bodies") {
