@@ -491,6 +491,13 @@ func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 		if len(pm.Unused) > 0 {
 			cfg.Log.Info("asr: the published model's tensors that fine-tuning does not use", "model", from, "count", len(pm.Unused), "first", pm.Unused[0])
 		}
+		if pm.NoMaskEmb {
+			// As fairseq and Hugging Face initialise a missing one.
+			cfg.Log.Info("asr: the published model has no mask embedding; masked frames get one drawn from U(0, 1)", "model", from)
+			for i := range pm.Body.MaskEmb.Data {
+				pm.Body.MaskEmb.Data[i] = float32(rng.Float64())
+			}
+		}
 		if pm.HeadW == nil {
 			vocab, err := headVocab(cfg.Vocab, nil, cfg.Train)
 			if err != nil {

@@ -393,3 +393,46 @@ func freshForwardMatches(t *testing.T, path, wav string) {
 		t.Errorf("the Transcriber's log probabilities are %.3g from a fresh forward pass's", worst)
 	}
 }
+
+// TestInitPublishedLayouts: a fine-tuning run starts from the same body
+// whether the fixture comes as a Hugging Face folder or as a fairseq
+// pretraining .pt file (wav2vec 2.0 and HuBERT), with a new head over the
+// letters of the labels and the pretrained init's freezing; the .pt files,
+// which lack a mask embedding, get one drawn from U(0, 1).
+func TestInitPublishedLayouts(t *testing.T) {
+	dir := t.TempDir()
+	trainTSV := writeToyCorpus(t, dir, "train", 2, 1)
+	for _, v := range []string{"w2v2-base", "hubert-base"} {
+		t.Run(v, func(t *testing.T) {
+			var bodies [][]*nn.Param
+			for _, init := range []string{filepath.Join("..", "published", "testdata", v), filepath.Join("..", "published", "testdata", v, "fairseq.pt")} {
+				cfg := DefaultFinetuneConfig()
+				cfg.Init, cfg.Train, cfg.Log = init, trainTSV, quietLog(nil)
+				m, err := initModel(cfg, testRNG(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Transformer == nil || m.Config.Init != InitPretrained || !slices.Equal(m.Vocab.Symbols(), dataset.DefaultVocab().Symbols()) {
+					t.Fatalf("%s: transformer %v, init %q, vocabulary %q", init, m.Transformer != nil, m.Config.Init, m.Vocab.Symbols())
+				}
+				bodies = append(bodies, m.bodyParams())
+			}
+			hf, fs := bodies[0], bodies[1]
+			if len(hf) != len(fs) {
+				t.Fatalf("%d tensors from the folder, %d from the .pt", len(hf), len(fs))
+			}
+			for i, p := range hf {
+				if p.Name == "masked_spec_embed" {
+					// The .pt fixtures have none: one is drawn from U(0, 1).
+					if slices.Equal(fs[i].Data, p.Data) || slices.ContainsFunc(fs[i].Data, func(x float32) bool { return x <= 0 || x >= 1 }) {
+						t.Errorf("the .pt's drawn mask embedding %v", fs[i].Data)
+					}
+					continue
+				}
+				if fs[i].Name != p.Name || !slices.Equal(fs[i].Data, p.Data) {
+					t.Errorf("%s differs between the layouts", p.Name)
+				}
+			}
+		})
+	}
+}

@@ -168,6 +168,7 @@ func assemble(ck *nn.Checkpoint, tc encoder.TransformerConfig, arch string, head
 	params := slices.Clone(body.Params())
 	if _, ok := ck.Tensors["masked_spec_embed"]; !ok {
 		params = slices.DeleteFunc(params, func(p *nn.Param) bool { return p.Name == "masked_spec_embed" })
+		m.NoMaskEmb = true
 	}
 	if head {
 		m.HeadW = nn.NewParam("lm_head.weight", V, tc.Dim)

@@ -36,6 +36,9 @@ type Model struct {
 	// Unused lists the file's tensors that the model does not use (a
 	// quantizer's, a stray mask vector), which loading ignores.
 	Unused []string
+	// NoMaskEmb says that the file has no mask embedding
+	// (masked_spec_embed, mask_emb): Body.MaskEmb is zero.
+	NoMaskEmb bool
 }
 
 // hfConfig is what config.json says beyond the transformer's architecture.
