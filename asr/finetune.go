@@ -503,13 +503,8 @@ func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			m, err := assembleTransformer(pm.Body, vocab, InitPretrained)
-			if err != nil {
-				return nil, err
-			}
-			m.Config.NoNormalize = !pm.Normalize
-			initHead(m, rng)
-			return m, nil
+			body := &Model{Config: ModelConfig{Init: InitPretrained, NoNormalize: !pm.Normalize}, Transformer: pm.Body}
+			return body.withHead(vocab, rng)
 		}
 		if m, err = FromPublished(pm); err != nil {
 			return nil, err
@@ -572,8 +567,8 @@ func headVocab(given, own *dataset.Vocab, train string) (*dataset.Vocab, error) 
 	return v, nil
 }
 
-// withHead returns a model with m's body (shared) and a new head over
-// vocab drawn from rng.
+// withHead returns a model with m's body (shared; m may have no head) and
+// a new head over vocab drawn from rng.
 func (m *Model) withHead(vocab *dataset.Vocab, rng *rand.Rand) (*Model, error) {
 	var n *Model
 	var err error
