@@ -51,6 +51,7 @@ func openValidSet(path string, m *Model, batchSeconds float64, warn func(string,
 	}
 	v.loader, err = dataset.NewLoader(man, labels, dataset.LoaderConfig{
 		Mode: dataset.Finetune, MaxBatchSeconds: batchSeconds, MinSamples: max(640, m.MinSamples()), Warn: warn, Mismatch: mismatch,
+		NoNormalize: m.Config.NoNormalize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("asr: %s: %w", path, err)

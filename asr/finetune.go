@@ -212,6 +212,9 @@ type FinetuneConfig struct {
 	// Encoder is the network for InitScratch and InitLogMel (with
 	// InitLogMel its input is log-mel). A checkpoint brings its own.
 	Encoder encoder.Config
+	// Transformer, when set, is the network for InitScratch instead of
+	// Encoder: wav2vec 2.0's transformer with random weights.
+	Transformer *encoder.TransformerConfig
 	// Vocab is the output vocabulary of a new head. nil means the model's
 	// own letters when it has a head that covers the training labels, else
 	// dataset.DefaultVocab() when that covers them, else the labels' own
@@ -273,7 +276,11 @@ func (c FinetuneConfig) Validate() error {
 		bad("save interval %v: want a positive duration", c.SaveEvery)
 	}
 	if !c.Resume && c.InitModel == nil && (c.Init == InitScratch || c.Init == InitLogMel) {
-		if err := c.Encoder.Validate(); err != nil {
+		if c.Transformer != nil {
+			if err := c.Transformer.Validate(); err != nil {
+				errs = append(errs, err)
+			}
+		} else if err := c.Encoder.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -482,6 +489,17 @@ func initModel(cfg FinetuneConfig, rng *rand.Rand) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		if tc := cfg.Transformer; tc != nil {
+			if from == InitLogMel {
+				return nil, errors.New("asr: logmel is an input of the convolutional network; the transformer reads the waveform (use scratch)")
+			}
+			t, err := encoder.NewTransformer(*tc, rng)
+			if err != nil {
+				return nil, fmt.Errorf("asr: %w", err)
+			}
+			body := &Model{Config: ModelConfig{Init: InitScratch}, Transformer: t}
+			return body.withHead(vocab, rng)
+		}
 		return New(cfg.Encoder, vocab, cfg.Init, rng)
 	case published.IsPath(from):
 		pm, err := published.Load(from)
@@ -618,7 +636,7 @@ func (tr *trainer) openData() error {
 	tr.loader, err = dataset.NewLoader(man, labels, dataset.LoaderConfig{
 		Mode: dataset.Finetune, MaxBatchSeconds: cfg.BatchSeconds, Shuffle: true, Seed: cfg.Seed,
 		MinSamples: max(640, tr.m.MinSamples()), Warn: warn,
-		Mismatch: mismatch,
+		Mismatch: mismatch, NoNormalize: tr.m.Config.NoNormalize,
 	})
 	if err != nil {
 		return fmt.Errorf("asr: %s: %w", cfg.Train, err)

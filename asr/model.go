@@ -163,19 +163,38 @@ func FromPretrained(path string, vocab *dataset.Vocab, rng *rand.Rand) (*Model, 
 func fromPretrained(ck *nn.Checkpoint, vocab *dataset.Vocab, rng *rand.Rand) (*Model, error) {
 	path := ck.Path
 	var conf struct {
-		Encoder *encoder.Config `json:"encoder"`
+		Encoder     *encoder.Config            `json:"encoder"`
+		Transformer *encoder.TransformerConfig `json:"transformer"`
+		NoNormalize bool                       `json:"no_normalize"`
 	}
 	if err := ck.MetaJSON(nn.MetaConfig, &conf); err != nil {
 		return nil, fmt.Errorf("asr: pretrained checkpoint: %w", err)
 	}
+	if vocab == nil {
+		vocab = dataset.DefaultVocab()
+	}
+	if tc := conf.Transformer; tc != nil {
+		if err := tc.Validate(); err != nil {
+			return nil, fmt.Errorf("asr: pretrained checkpoint %s: config: %w", path, err)
+		}
+		if err := ck.CheckShapes(tc.ParamShapes(), "feature_extractor.", "feature_projection.", "encoder.", "masked_spec_embed"); err != nil {
+			return nil, fmt.Errorf("asr: %w", err)
+		}
+		t, err := encoder.NewTransformer(*tc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("asr: pretrained checkpoint %s: %w", path, err)
+		}
+		if err := loadEncoder(ck, t.Params()); err != nil {
+			return nil, err
+		}
+		body := &Model{Config: ModelConfig{Init: InitPretrained, NoNormalize: conf.NoNormalize}, Transformer: t}
+		return body.withHead(vocab, rng)
+	}
 	if conf.Encoder == nil {
-		return nil, fmt.Errorf("asr: pretrained checkpoint %s: its config has no \"encoder\" entry", path)
+		return nil, fmt.Errorf("asr: pretrained checkpoint %s: its config has no \"encoder\" or \"transformer\" entry", path)
 	}
 	if err := checkConfig(ck, ModelConfig{Encoder: *conf.Encoder, Init: InitPretrained}, false); err != nil {
 		return nil, err
-	}
-	if vocab == nil {
-		vocab = dataset.DefaultVocab()
 	}
 	enc, err := encoder.New(*conf.Encoder, rng)
 	if err != nil {

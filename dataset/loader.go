@@ -60,6 +60,11 @@ type LoaderConfig struct {
 	// differs from its file's header; the row is kept with the file's
 	// count. nil means slog's default logger.
 	Mismatch func(err *CountError)
+	// NoNormalize gives the samples as the files hold them, for models
+	// that take them so (published ones whose preprocessor says
+	// do_normalize false); otherwise each utterance is normalised to zero
+	// mean and unit variance.
+	NoNormalize bool
 }
 
 func (c LoaderConfig) withDefaults() LoaderConfig {
@@ -225,8 +230,8 @@ func (l *Loader) MarkSkipped(rows []int) {
 	}
 }
 
-// Load reads row i of the manifest: its audio at 16 kHz, normalised, and
-// its label. A file outside the length limits is an error.
+// Load reads row i of the manifest: its audio at 16 kHz, normalised
+// (unless NoNormalize), and its label. A file outside the length limits is an error.
 func (l *Loader) Load(i int) (Utterance, error) {
 	if i < 0 || i >= len(l.m.Entries) {
 		return Utterance{}, fmt.Errorf("dataset: %s has no row %d", l.m.Name, i)
@@ -238,7 +243,9 @@ func (l *Loader) Load(i int) (Utterance, error) {
 	if err := l.checkLength(int64(len(x))); err != nil {
 		return Utterance{}, fmt.Errorf("dataset: %s line %d: %s: %w", l.m.Name, l.m.Line(i), l.m.Entries[i].Path, err)
 	}
-	audio.Normalize(x)
+	if !l.cfg.NoNormalize {
+		audio.Normalize(x)
+	}
 	u := Utterance{Index: i, Samples: x}
 	if l.labels != nil {
 		u.Label = l.labels[i]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/wav2vec-go/wav2vec/nn"
 )
@@ -37,7 +38,40 @@ type TransformerConfig struct {
 	Eps   float64 `json:"layer_norm_eps"`
 	// NoFeatureProjNorm leaves out the LayerNorm before the projection
 	// (HuBERT's feat_proj_layer_norm false).
-	NoFeatureProjNorm bool `json:"-"`
+	// (HuBERT's feat_proj_layer_norm false). Hugging Face's config.json
+	// spells it the other way round; the toolkit's checkpoints keep it
+	// under this name.
+	NoFeatureProjNorm bool `json:"no_feat_proj_layer_norm,omitempty"`
+}
+
+// TransformerBase returns wav2vec 2.0 BASE (95 M parameters): seven
+// convolutions of 512 channels (20 ms frames), the "group" feature norm,
+// 12 post-LN layers of 768 channels in 12 heads, 3072 feed-forward
+// channels, a positional convolution of kernel 128 in 16 groups.
+func TransformerBase() TransformerConfig {
+	return TransformerConfig{
+		ConvDims: []int{512, 512, 512, 512, 512, 512, 512}, ConvKernels: []int{10, 3, 3, 3, 3, 2, 2},
+		ConvStrides: []int{5, 2, 2, 2, 2, 2, 2}, FeatureNorm: "group",
+		Dim: 768, Layers: 12, Heads: 12, FF: 3072, PosKernel: 128, PosGroups: 16, Eps: 1e-5,
+	}
+}
+
+// TransformerTiny returns the CPU-sized transformer (3.8 M parameters):
+// the convolutional Tiny()'s feature encoder (five convolutions of 128
+// channels, 10 ms frames, each followed by a LayerNorm: the "layer"
+// feature norm), 4 post-LN layers of 256 channels in 4 heads, 1024
+// feed-forward channels, and a positional convolution of kernel 64
+// (0.64 s) in 16 groups.
+func TransformerTiny() TransformerConfig {
+	t := Tiny()
+	dims := make([]int, len(t.ConvKernels))
+	for i := range dims {
+		dims[i] = t.ConvDim
+	}
+	return TransformerConfig{
+		ConvDims: dims, ConvKernels: slices.Clone(t.ConvKernels), ConvStrides: slices.Clone(t.ConvStrides),
+		FeatureNorm: "layer", Dim: 256, Layers: 4, Heads: 4, FF: 1024, PosKernel: 64, PosGroups: 16, Eps: 1e-5,
+	}
 }
 
 // Limits of Validate, far beyond the published models (XLS-R 2B: 1920
@@ -269,15 +303,22 @@ func (m *Transformer) Forward(g *nn.Graph, feats, valid *nn.Node) TransformerOut
 // frames when valid is not nil: the input of Context, where training
 // masks frames (MaskEmb) and channels.
 func (m *Transformer) Project(g *nn.Graph, feats, valid *nn.Node) *nn.Node {
-	x := feats
-	if m.projNorm != nil {
-		x = m.projNorm.Forward(g, x)
-	}
-	x = m.proj.Forward(g, x)
+	_, x := m.Embed(g, feats)
 	if valid != nil {
 		x = g.MulFrames(x, valid)
 	}
 	return x
+}
+
+// Embed returns z, feats through the LayerNorm before the projection
+// (feats itself without it), which wav2vec 2.0's quantizer reads, and
+// proj, z projected to [B, Dim, T], the input of Context.
+func (m *Transformer) Embed(g *nn.Graph, feats *nn.Node) (z, proj *nn.Node) {
+	z = feats
+	if m.projNorm != nil {
+		z = m.projNorm.Forward(g, z)
+	}
+	return z, m.proj.Forward(g, z)
 }
 
 // ContextOptions are Context's optional outputs and its training-time

@@ -1,9 +1,11 @@
 package encoder
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -105,6 +107,29 @@ func TestTransformerLayerDrop(t *testing.T) {
 	for i, v := range all[1] {
 		if d := math.Abs(float64(v - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
 			t.Fatalf("all layers kept: output %d is %g, Forward's %g", i, v, want[i])
+		}
+	}
+}
+
+// TestTransformerConfigJSON: a config goes through JSON unchanged, the
+// missing projection norm (HuBERT's feat_proj_layer_norm false) included,
+// so that a checkpoint of such a model reads back.
+func TestTransformerConfigJSON(t *testing.T) {
+	for _, c := range []TransformerConfig{TransformerTiny(), TransformerBase()} {
+		c.NoFeatureProjNorm = true
+		data, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back TransformerConfig
+		if err := json.Unmarshal(data, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("%s read back as %+v", data, back)
+		}
+		if err := c.Validate(); err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // seconds trained per second and the model's GFLOP/s (forward FLOPs x 3
 // for forward and backward), for the waveform and the logmel input (whose
 // log-mel features are computed inside the timing but not counted as
-// FLOPs).
+// FLOPs), and for the tiny transformer ("tiny-transformer").
 func BenchmarkPretrainStep(b *testing.B) {
 	for _, input := range []string{"wave", "logmel"} {
 		b.Run(input, func(b *testing.B) {
@@ -19,6 +19,7 @@ func BenchmarkPretrainStep(b *testing.B) {
 			benchPretrainStep(b, cfg)
 		})
 	}
+	b.Run(PresetTinyTransformer, func(b *testing.B) { benchPretrainStep(b, TinyTransformerConfig()) })
 }
 
 func benchPretrainStep(b *testing.B, cfg FullConfig) {

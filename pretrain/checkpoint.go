@@ -83,7 +83,7 @@ func modelFromCheckpoint(c *nn.Checkpoint, targets bool) (*Model, error) {
 	// The config is checked against the tensors before New allocates what
 	// it describes: a doctored config must not make a model the size of
 	// its claims.
-	if err := c.CheckShapes(cfg.ParamShapes(), "encoder.", "quantizer.", "pretrain."); err != nil {
+	if err := c.CheckShapes(cfg.ParamShapes(), ownPrefixes...); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))

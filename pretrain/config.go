@@ -193,9 +193,34 @@ func (c Config) Validate() error {
 // FullConfig is everything a pretraining run and its checkpoint need: the
 // JSON of the checkpoint's "config" metadata and of --config FILE.json.
 type FullConfig struct {
-	Encoder   encoder.Config   `json:"encoder"`
-	Quantizer quantizer.Config `json:"quantizer"`
-	Pretrain  Config           `json:"pretrain"`
+	// Encoder is the convolutional network (wav2vec's context network over
+	// the waveform or log-mel features), unused with Transformer.
+	Encoder encoder.Config `json:"encoder"`
+	// Transformer, when set, is the network instead of Encoder: wav2vec
+	// 2.0's feature encoder and transformer, named and shaped as Hugging
+	// Face's Wav2Vec2Model (so that it exports to that layout).
+	Transformer *encoder.TransformerConfig `json:"transformer,omitempty"`
+	Quantizer   quantizer.Config           `json:"quantizer"`
+	Pretrain    Config                     `json:"pretrain"`
+	// NoNormalize feeds the samples as they are instead of normalising
+	// each utterance to zero mean and unit variance: set for a published
+	// model pretrained so (preprocessor_config.json's do_normalize false,
+	// fairseq's normalize false, as BASE is).
+	NoNormalize bool `json:"no_normalize,omitempty"`
+}
+
+// MarshalJSON leaves out the unused Encoder of a transformer config.
+func (c FullConfig) MarshalJSON() ([]byte, error) {
+	type plain FullConfig
+	if c.Transformer == nil {
+		return json.Marshal(plain(c))
+	}
+	return json.Marshal(struct {
+		Transformer *encoder.TransformerConfig `json:"transformer"`
+		Quantizer   quantizer.Config           `json:"quantizer"`
+		Pretrain    Config                     `json:"pretrain"`
+		NoNormalize bool                       `json:"no_normalize,omitempty"`
+	}{c.Transformer, c.Quantizer, c.Pretrain, c.NoNormalize})
 }
 
 // TinyConfig returns the tiny encoder, quantizer and settings.
@@ -208,10 +233,33 @@ func BaseConfig() FullConfig {
 	return FullConfig{Encoder: encoder.Base(), Quantizer: quantizer.Base(), Pretrain: Base()}
 }
 
+// TinyTransformerConfig returns wav2vec 2.0 at the tiny size
+// (encoder.TransformerTiny), with Tiny()'s quantizer and settings except
+// fairseq's peak learning rate of 5e-4 instead of 2e-3: on generated
+// babble the transformer's codebooks collapsed at a lower rate than the
+// convolutional network's (TestLearnsTransformer).
+func TinyTransformerConfig() FullConfig {
+	tc := encoder.TransformerTiny()
+	pc := Tiny()
+	pc.LR = 5e-4
+	return FullConfig{Transformer: &tc, Quantizer: quantizer.Tiny(), Pretrain: pc}
+}
+
+// BaseTransformerConfig returns wav2vec 2.0 BASE as fairseq pretrains it:
+// encoder.TransformerBase, quantizer.Base and Base().
+func BaseTransformerConfig() FullConfig {
+	tc := encoder.TransformerBase()
+	return FullConfig{Transformer: &tc, Quantizer: quantizer.Base(), Pretrain: Base()}
+}
+
 // Validate returns every problem of the three parts at once.
 func (c FullConfig) Validate() error {
 	var errs []error
-	if err := c.Encoder.Validate(); err != nil {
+	if c.Transformer != nil {
+		if err := c.Transformer.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := c.Encoder.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Quantizer.Validate(); err != nil {
@@ -223,21 +271,36 @@ func (c FullConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Preset names that ConfigByName takes.
+const (
+	PresetTiny            = "tiny"
+	PresetBase            = "base"
+	PresetTinyTransformer = "tiny-transformer"
+	PresetBaseTransformer = "base-transformer"
+)
+
 // ConfigByName returns TinyConfig() for "tiny", BaseConfig() for "base",
-// and otherwise reads nameOrPath as a JSON file {"encoder": {...},
-// "quantizer": {...}, "pretrain": {...}}: each part, and each field of a
-// part, that the file leaves out keeps tiny's value. Unknown fields are an
-// error naming the file.
+// TinyTransformerConfig() for "tiny-transformer", BaseTransformerConfig()
+// for "base-transformer", and otherwise reads nameOrPath as a JSON file
+// {"encoder": {...}, "quantizer": {...}, "pretrain": {...}} or
+// {"transformer": {...}, "quantizer": {...}, "pretrain": {...}}: each
+// part, and each field of a part, that the file leaves out keeps the value
+// of "tiny" (or of "tiny-transformer" for a file with "transformer").
+// Unknown fields are an error naming the file.
 func ConfigByName(nameOrPath string) (FullConfig, error) {
 	switch nameOrPath {
-	case "tiny":
+	case PresetTiny:
 		return TinyConfig(), nil
-	case "base":
+	case PresetBase:
 		return BaseConfig(), nil
+	case PresetTinyTransformer:
+		return TinyTransformerConfig(), nil
+	case PresetBaseTransformer:
+		return BaseTransformerConfig(), nil
 	}
 	data, err := os.ReadFile(nameOrPath)
 	if err != nil {
-		return FullConfig{}, fmt.Errorf("pretrain: config %q is not tiny, base or a readable JSON file: %w", nameOrPath, err)
+		return FullConfig{}, fmt.Errorf("pretrain: config %q is not tiny, base, tiny-transformer, base-transformer or a readable JSON file: %w", nameOrPath, err)
 	}
 	c, err := ParseConfig(data)
 	if err != nil {
@@ -246,10 +309,20 @@ func ConfigByName(nameOrPath string) (FullConfig, error) {
 	return c, nil
 }
 
-// ParseConfig decodes a FullConfig from JSON over TinyConfig() and
-// validates it.
+// ParseConfig decodes a FullConfig from JSON over TinyConfig(), or over
+// TinyTransformerConfig() when it has "transformer", and validates it.
 func ParseConfig(data []byte) (FullConfig, error) {
+	var parts map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&parts); err != nil {
+		return FullConfig{}, err
+	}
 	c := TinyConfig() // a list in the file replaces tiny's (json resets slices)
+	if _, ok := parts["transformer"]; ok {
+		if _, both := parts["encoder"]; both {
+			return FullConfig{}, errors.New(`both "encoder" and "transformer": give one context network`)
+		}
+		c = TinyTransformerConfig()
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -257,6 +330,12 @@ func ParseConfig(data []byte) (FullConfig, error) {
 	}
 	if dec.More() {
 		return FullConfig{}, errors.New("more than one JSON value")
+	}
+	if _, ok := parts["transformer"]; ok && c.Transformer == nil {
+		return FullConfig{}, errors.New(`"transformer": null: give its settings, {} for tiny-transformer's, or leave it out`)
+	}
+	if c.Transformer != nil {
+		c.Encoder = encoder.Config{}
 	}
 	if err := c.Validate(); err != nil {
 		return FullConfig{}, err

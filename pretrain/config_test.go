@@ -1,8 +1,10 @@
 package pretrain
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -39,6 +41,9 @@ func TestConfigByName(t *testing.T) {
 		{"targets.json", `{"pretrain": {"targets": "codes"}}`, `targets "codes"`},
 		{"teacher.json", `{"pretrain": {"targets": "c"}}`, "needs targets_from"},
 		{"clusters.json", `{"pretrain": {"targets": "mfcc", "clusters": 1}}`, "clusters 1"},
+		{"both.json", `{"encoder": {}, "transformer": {}}`, "give one context network"},
+		{"null.json", `{"transformer": null}`, `"transformer": null`},
+		{"heads.json", `{"transformer": {"num_attention_heads": 3}}`, "hidden_size 256 in 3 heads"},
 	} {
 		path := write(tc.name, tc.body)
 		_, err := ConfigByName(path)
@@ -49,7 +54,7 @@ func TestConfigByName(t *testing.T) {
 	if _, err := ConfigByName(filepath.Join(dir, "missing.json")); err == nil || !strings.HasPrefix(err.Error(), "pretrain: ") {
 		t.Errorf("missing file: %v", err)
 	}
-	for _, name := range []string{"tiny", "base"} {
+	for _, name := range []string{PresetTiny, PresetBase, PresetTinyTransformer, PresetBaseTransformer} {
 		c, err := ConfigByName(name)
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +62,33 @@ func TestConfigByName(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		if transformer := strings.HasSuffix(name, "-transformer"); (c.Transformer != nil) != transformer {
+			t.Errorf("%s: transformer %v", name, c.Transformer)
+		}
+	}
+	// A transformer file: what it leaves out is tiny-transformer's, and it
+	// goes through the checkpoint's JSON without the unused encoder part.
+	tf := write("tf.json", `{"transformer": {"num_hidden_layers": 2}, "pretrain": {"negatives": 9}}`)
+	c, err = ConfigByName(tf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := TinyTransformerConfig()
+	want.Transformer.Layers, want.Pretrain.Negatives = 2, 9
+	want.Encoder = c.Encoder
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("config %+v\nwant %+v", c, want)
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"encoder"`) {
+		t.Errorf("%s: a transformer config writes the unused encoder part", data)
+	}
+	back, err := ParseConfig(data)
+	if err != nil || !reflect.DeepEqual(back, c) {
+		t.Errorf("read back: %+v, %v", back, err)
 	}
 }
 

@@ -14,6 +14,14 @@
 // 80-bin log-mel features: then there is no feature encoder, the quantizer
 // reads the normalised log-mel frames, and there is no feature penalty.
 //
+// The context network is the convolutional one of encoder.Model, or, with
+// FullConfig.Transformer, wav2vec 2.0's transformer (encoder.Transformer,
+// named as Hugging Face's Wav2Vec2Model): the same masking, quantizer,
+// distractors and losses. A transformer model exports to Hugging Face's
+// Wav2Vec2ForPreTraining layout (Model.Published, published.SaveHF), and
+// FromPublished reads one back, or a fairseq pretraining checkpoint, to
+// continue its pretraining (Options.Init).
+//
 // The targets the masked frames are told apart by are the quantizer's
 // codes by default. Config.Targets "mfcc" replaces them with HuBERT's
 // (Hsu et al. 2021) first-iteration targets: before the first update,

@@ -73,10 +73,10 @@ func (m *Model) ExtractTo(w io.Writer, r io.ReadSeeker, layer string) (frames, d
 		return 0, 0, err
 	}
 	win := m.Frames(int(extractWindowSeconds * audio.SampleRate))
-	margin := max(m.Config.Encoder.Reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
+	margin := max(m.reach(), m.Frames(int(extractMarginSeconds*audio.SampleRate)))
 	progs := nn.NewCache[int, *layerProgram](2) // by window length: two at most
 	defer progs.Clear()
-	frames, dim, err = npy.Windows(w, r, m.input, true, win, margin, func(x []float32) ([]float32, int, error) {
+	frames, dim, err = npy.Windows(w, r, m.input, !m.Config.NoNormalize, win, margin, func(x []float32) ([]float32, int, error) {
 		lp, err := progs.Get(len(x), func() (*layerProgram, error) { return m.layerProgram(len(x), layer) })
 		if err != nil {
 			return nil, 0, err
@@ -106,13 +106,13 @@ func (lp *layerProgram) Close() error { return lp.prog.Close() }
 func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 	g := nn.NewGraph()
 	in := g.Input("input", m.input.Shape(1, L)...)
-	z, proj := m.Encoder.Embed(g, m.Encoder.Features(g, in))
+	_, z, proj := m.embed(g, in)
 	var out *nn.Node
 	switch layer {
 	case LayerZ:
 		out = z
 	case LayerC:
-		out = m.Encoder.Context(g, proj, nil)
+		out = m.context(g, proj)
 	case LayerQ:
 		out = m.Quantizer.Forward(g, z, false).Q
 	}
@@ -127,11 +127,14 @@ func (m *Model) layerProgram(L int, layer string) (*layerProgram, error) {
 // does for training, and returns the layer as frames x dim.
 func (lp *layerProgram) run(samples []float32) (data []float32, frames, dim int, err error) {
 	x := slices.Clone(samples)
-	audio.Normalize(x)
+	if !lp.m.Config.NoNormalize {
+		audio.Normalize(x)
+	}
 	return lp.runNormalised(x)
 }
 
-// runNormalised is run on samples already normalised.
+// runNormalised is run on samples already normalised (or, with
+// NoNormalize, as they are).
 func (lp *layerProgram) runNormalised(x []float32) (data []float32, frames, dim int, err error) {
 	p, out, T := lp.prog, lp.out, lp.m.Frames(lp.L)
 	p.Set(lp.in, lp.m.input.Batch([][]float32{x}, lp.L))

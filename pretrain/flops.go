@@ -10,6 +10,15 @@ import "github.com/wav2vec-go/wav2vec/encoder"
 // about three times as much (forward, and the data and weight gradients).
 // The log-mel features of the logmel input are not counted.
 func (c FullConfig) ForwardFLOPs(B, L int) float64 {
+	q, fd := c.Quantizer.WithDefaults(), c.Pretrain.FinalDim
+	if tc := c.Transformer; tc != nil {
+		T := float64(tc.Frames(L))
+		bt := float64(B) * T
+		return float64(B)*tc.FLOPs(L) +
+			2*bt*float64(tc.ConvDims[len(tc.ConvDims)-1]*q.Groups*q.Codes) + // quantizer logits
+			2*bt*float64(fd*(tc.Dim+q.Dim)) + // final_proj and project_q
+			2*bt*T*float64(fd) // similarities
+	}
 	e := c.Encoder
 	var f float64
 	n, in := L, 1
@@ -36,10 +45,8 @@ func (c FullConfig) ForwardFLOPs(B, L int) float64 {
 	bt := float64(B) * T
 	f += 2 * bt * float64(in*e.Dim)                                            // proj
 	f += 2 * bt * float64(len(e.ContextDilations)*e.Dim*e.Dim*e.ContextKernel) // context
-	q := c.Quantizer
-	f += 2 * bt * float64(in*q.Groups*q.Codes) // quantizer logits
-	fd := c.Pretrain.FinalDim
-	f += 2 * bt * float64(fd*(e.Dim+q.Dim)) // final_proj and project_q
-	f += 2 * bt * T * float64(fd)           // similarities
+	f += 2 * bt * float64(in*q.Groups*q.Codes)                                 // quantizer logits
+	f += 2 * bt * float64(fd*(e.Dim+q.Dim))                                    // final_proj and project_q
+	f += 2 * bt * T * float64(fd)                                              // similarities
 	return f
 }

@@ -24,11 +24,21 @@ func LoadModelStep(path string) (*Model, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	step, err := checkpointStep(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, step, nil
+}
+
+// checkpointStep returns the number of updates a checkpoint had done (its
+// step metadata), -1 when it does not say.
+func checkpointStep(c *nn.Checkpoint) (int, error) {
 	step := -1
 	if _, ok := c.Meta[nn.MetaStep]; ok {
 		if err := c.MetaJSON(nn.MetaStep, &step); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 	}
-	return m, step, nil
+	return step, nil
 }

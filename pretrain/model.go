@@ -17,11 +17,14 @@ import (
 // cluster (a one-hot vector of Clusters values) instead of its code, and
 // the quantizer is not trained.
 type Model struct {
-	Config    FullConfig // with the pretraining defaults filled in
-	Encoder   *encoder.Model
-	Quantizer *quantizer.Quantizer
-	FinalProj *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
-	ProjectQ  *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
+	Config FullConfig // with the pretraining defaults filled in
+	// Encoder is the convolutional network, nil with Transformer, wav2vec
+	// 2.0's (FullConfig.Transformer).
+	Encoder     *encoder.Model
+	Transformer *encoder.Transformer
+	Quantizer   *quantizer.Quantizer
+	FinalProj   *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
+	ProjectQ    *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
 
 	input    *encoder.Input // the waveform, or its log-mel features
 	clusters *kmeans        // the cluster targets' k-means, once fitted
@@ -36,22 +39,33 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	enc, err := encoder.New(cfg.Encoder, rng)
-	if err != nil {
-		return nil, err
+	m := &Model{Config: cfg}
+	var err error
+	var featDim, dim int
+	if tc := cfg.Transformer; tc != nil {
+		if m.Transformer, err = encoder.NewTransformer(*tc, rng); err != nil {
+			return nil, err
+		}
+		if m.input, err = tc.Input(); err != nil {
+			return nil, err
+		}
+		featDim, dim = tc.ConvDims[len(tc.ConvDims)-1], tc.Dim
+	} else {
+		if m.Encoder, err = encoder.New(cfg.Encoder, rng); err != nil {
+			return nil, err
+		}
+		if m.input, err = encoder.NewInput(m.Encoder.Config); err != nil {
+			return nil, err
+		}
+		m.Config.Encoder = m.Encoder.Config
+		featDim, dim = m.input.FeatureDim(), m.Encoder.Config.Dim
 	}
-	input, err := encoder.NewInput(enc.Config)
-	if err != nil {
-		return nil, err
-	}
-	m := &Model{Config: cfg, Encoder: enc, input: input}
-	m.Config.Encoder = enc.Config
-	if m.Quantizer, err = quantizer.New(cfg.Quantizer, input.FeatureDim(), rng); err != nil {
+	if m.Quantizer, err = quantizer.New(cfg.Quantizer, featDim, rng); err != nil {
 		return nil, err
 	}
 	m.Config.Quantizer = m.Quantizer.Config
 	fd := m.Config.Pretrain.FinalDim
-	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", enc.Config.Dim, fd, false, rng); err != nil {
+	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", dim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	qDim := m.Quantizer.Config.Dim
@@ -74,20 +88,90 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 // before New. cfg must be valid.
 func (cfg FullConfig) ParamShapes() []nn.ParamShape {
 	pc := cfg.Pretrain
-	ps := cfg.Encoder.ParamShapes()
+	var ps []nn.ParamShape
+	var feat, dim nn.Dim
+	if tc := cfg.Transformer; tc != nil {
+		ps = tc.ParamShapes()
+		feat = nn.Dim{Size: tc.ConvDims[len(tc.ConvDims)-1], Field: "transformer.conv_dim"}
+		dim = nn.Dim{Size: tc.Dim, Field: "transformer.hidden_size"}
+	} else {
+		ps = cfg.Encoder.ParamShapes()
+		feat = cfg.Encoder.FeatureDim()
+		dim = nn.Dim{Size: cfg.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
+	}
 	qDim := nn.Dim{Size: cfg.Quantizer.WithDefaults().Dim, Field: "quantizer.dim"}
 	if pc.Targets != TargetsQuantizer {
 		qDim = nn.Dim{Size: pc.Clusters, Field: "pretrain.clusters"}
 	} else {
-		ps = append(ps, cfg.Quantizer.ParamShapes(cfg.Encoder.FeatureDim())...)
+		ps = append(ps, cfg.Quantizer.ParamShapes(feat)...)
 	}
 	fd := nn.Dim{Size: pc.FinalDim, Field: "pretrain.final_dim"}
-	dim := nn.Dim{Size: cfg.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
 	return append(ps,
 		nn.ParamShape{Name: "pretrain.final_proj.weight", Dims: []nn.Dim{fd, dim}},
 		nn.ParamShape{Name: "pretrain.final_proj.bias", Dims: []nn.Dim{fd}},
 		nn.ParamShape{Name: "pretrain.project_q.weight", Dims: []nn.Dim{fd, qDim}},
 		nn.ParamShape{Name: "pretrain.project_q.bias", Dims: []nn.Dim{fd}})
+}
+
+// ownPrefixes are the prefixes of the names of a pretraining checkpoint's
+// parameters: every tensor under them must be one the config describes.
+var ownPrefixes = []string{"encoder.", "feature_extractor.", "feature_projection.", "masked_spec_embed", "quantizer.", "pretrain."}
+
+// bodyParams returns the encoder's or the transformer's parameters.
+func (m *Model) bodyParams() []*nn.Param {
+	if m.Transformer != nil {
+		return m.Transformer.Params()
+	}
+	return m.Encoder.Params()
+}
+
+// embed adds the feature encoder and the projection to g: feats (the
+// feature encoder's output, the input itself for log-mel), z (feats
+// normalised, the quantizer's input) and proj (the context network's
+// input, before masking).
+func (m *Model) embed(g *nn.Graph, x *nn.Node) (feats, z, proj *nn.Node) {
+	if t := m.Transformer; t != nil {
+		feats = t.Features(g, x)
+		z, proj = t.Embed(g, feats)
+		return feats, z, proj
+	}
+	feats = m.Encoder.Features(g, x)
+	z, proj = m.Encoder.Embed(g, feats)
+	return feats, z, proj
+}
+
+// mask replaces the frames of proj where mask [B, 1, T] is 1 by the mask
+// embedding.
+func (m *Model) mask(g *nn.Graph, proj, mask *nn.Node) *nn.Node {
+	if m.Transformer != nil {
+		return g.MaskFrames(proj, mask, g.Param(m.Transformer.MaskEmb))
+	}
+	return m.Encoder.Mask(g, proj, mask)
+}
+
+// context adds the context network to g: c [B, Dim, T] of x [B, Dim, T].
+func (m *Model) context(g *nn.Graph, x *nn.Node) *nn.Node {
+	if m.Transformer != nil {
+		return m.Transformer.Context(g, x, nil, encoder.ContextOptions{})
+	}
+	return m.Encoder.Context(g, x, nil)
+}
+
+// Dim returns the context vectors' channels.
+func (m *Model) Dim() int {
+	if m.Transformer != nil {
+		return m.Transformer.Config.Dim
+	}
+	return m.Encoder.Config.Dim
+}
+
+// reach returns how far, in frames, the context network looks on each
+// side of a frame (see encoder.Config.Reach).
+func (m *Model) reach() int {
+	if m.Transformer != nil {
+		return m.Transformer.Config.Reach()
+	}
+	return m.Encoder.Config.Reach()
 }
 
 // clusterTargets reports whether the targets are k-means clusters (of
@@ -129,7 +213,7 @@ func (m *Model) centreProjectQ() {
 // the targets are clusters) and the projections'.
 func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
-	ps = append(ps, m.Encoder.Params()...)
+	ps = append(ps, m.bodyParams()...)
 	if !m.clusterTargets() {
 		ps = append(ps, m.Quantizer.Params()...)
 	}
@@ -183,9 +267,8 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 	tg := &trainGraph{B: B, L: L, T: T, train: train}
 	tg.x = g.Input("input", m.input.Shape(B, L)...)
 	tg.mask = g.Input("mask", B, 1, T)
-	feats := m.Encoder.Features(g, tg.x)
-	z, proj := m.Encoder.Embed(g, feats)
-	c := m.Encoder.Context(g, m.Encoder.Mask(g, proj, tg.mask), nil)
+	feats, z, proj := m.embed(g, tg.x)
+	c := m.context(g, m.mask(g, proj, tg.mask))
 	var q, div *nn.Node
 	if m.clusterTargets() {
 		tg.targets = g.Input("targets", B, pc.Clusters, T)

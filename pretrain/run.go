@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/published"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -23,6 +26,15 @@ type Options struct {
 	Seed     uint64
 	MaxSteps int  // 0: the config's
 	Resume   bool // continue from Out/checkpoint_last.safetensors
+	// Init, when set (and not resuming), is the model to continue
+	// pretraining: a published wav2vec 2.0 pretraining checkpoint (a
+	// Wav2Vec2ForPreTraining folder, a fairseq pretraining .pt) or a
+	// pretraining checkpoint of the toolkit's. The network comes from it,
+	// and the settings from Config.Pretrain, or, when Config is the zero
+	// value, ContinueSettings() for a published model and the
+	// checkpoint's own for the toolkit's. The optimiser and the schedule
+	// start afresh at update 0.
+	Init string
 	// Progress receives the status line (nil: none); Quiet silences it.
 	Progress io.Writer
 	Quiet    bool
@@ -81,6 +93,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 		log.Info("pretrain: resuming", "checkpoint", train.LastPath(o.Out), "step", t.Step)
+	} else if o.Init != "" {
+		m, err := initModel(o.Init, o.Config.Pretrain, o.Seed, log)
+		if err != nil {
+			return res, err
+		}
+		if t, err = newTrainer(m, o.Seed); err != nil {
+			return res, err
+		}
 	} else if t, err = NewTrainer(o.Config, o.Seed); err != nil {
 		return res, err
 	}
@@ -99,7 +119,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	t.restoreSkips(r.loader, r.valid)
-	if t.Model.clusterTargets() && !o.Resume {
+	if t.Model.clusterTargets() && t.Model.clusters == nil { // a resumed or continued run has them
 		load := func(i int) ([]float32, error) {
 			u, err := r.loader.Load(i)
 			if err != nil { // training will skip and count it
@@ -143,6 +163,60 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.BestValid = b
 	}
 	return res, r.metrics.Close()
+}
+
+// initModel returns the model that Options.Init names, with the settings
+// s (see Options.Init; the zero Config picks the default).
+func initModel(init string, s Config, seed uint64, log *slog.Logger) (*Model, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x9a7e))
+	given := s != Config{}
+	if given {
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if published.IsPath(init) {
+		pm, err := published.Load(init)
+		if err != nil {
+			return nil, err
+		}
+		if !given {
+			s = ContinueSettings()
+		}
+		if pm.NoMaskEmb {
+			log.Info("pretrain: the published model has no mask embedding; masked frames get one drawn from U(0, 1)", "model", init)
+		}
+		m, err := FromPublished(pm, s, rng)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, init)
+		}
+		log.Info("pretrain: continuing a published model", "model", init, "arch", pm.Arch,
+			"layers", pm.Body.Config.Layers, "dim", pm.Body.Config.Dim, "codes", m.Quantizer.Config.Codes, "temperature", m.Quantizer.Config.TempStart)
+		return m, nil
+	}
+	c, err := nn.LoadCheckpoint(init)
+	if err != nil {
+		return nil, err
+	}
+	m, err := modelFromCheckpoint(c, true)
+	if err != nil {
+		return nil, err
+	}
+	step, err := checkpointStep(c)
+	if err != nil {
+		return nil, err
+	}
+	// The Gumbel temperature goes on from where the run left it.
+	qc := &m.Config.Quantizer
+	qc.TempStart = max(m.Quantizer.Temperature(int64(max(step, 0))), qc.TempEnd)
+	m.Quantizer.Config = *qc
+	if given {
+		own := m.Config.Pretrain
+		s.FinalDim, s.Targets, s.Clusters, s.TargetsFrom = own.FinalDim, own.Targets, own.Clusters, own.TargetsFrom
+		m.Config.Pretrain = s
+	}
+	log.Info("pretrain: continuing a pretraining checkpoint", "checkpoint", init, "its_updates", step, "temperature", qc.TempStart)
+	return m, nil
 }
 
 // runner is a pretraining run as train.Loop drives it.
@@ -210,6 +284,7 @@ func openLoader(path string, t *Trainer, shuffle bool, log *slog.Logger) (*datas
 		MinSamples:      minSamples,
 		Shuffle:         shuffle,
 		Seed:            t.Seed,
+		NoNormalize:     t.Model.Config.NoNormalize,
 		Warn: func(path string, err error) {
 			log.Warn("pretrain: skipping a file", "file", path, "err", err)
 		},

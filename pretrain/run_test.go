@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
@@ -96,10 +97,22 @@ func quickMFCCConfig() FullConfig {
 	return c
 }
 
+// quickTransformerConfig is quickConfig with a small transformer.
+func quickTransformerConfig() FullConfig {
+	c := quickConfig()
+	tc := encoder.TransformerTiny()
+	for i := range tc.ConvDims {
+		tc.ConvDims[i] = 32
+	}
+	tc.Dim, tc.Layers, tc.Heads, tc.FF, tc.PosKernel, tc.PosGroups = 32, 2, 4, 64, 16, 4
+	c.Transformer, c.Encoder = &tc, encoder.Config{}
+	return c
+}
+
 // TestResumeBitIdentical stops a run halfway and resumes it, and wants the
 // weights and metrics of a run straight through, with the quantizer's
 // targets and with cluster targets of MFCCs and of a teacher's c (whose
-// k-means must come back from the checkpoint).
+// k-means must come back from the checkpoint), and with the transformer.
 func TestResumeBitIdentical(t *testing.T) {
 	teacherDir := t.TempDir()
 	teacher := filepath.Join(teacherDir, "teacher")
@@ -110,8 +123,12 @@ func TestResumeBitIdentical(t *testing.T) {
 	fromC := quickMFCCConfig()
 	fromC.Pretrain.Targets = TargetsContext
 	fromC.Pretrain.TargetsFrom = train.LastPath(teacher)
-	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC} {
-		t.Run(cfg.Pretrain.Targets, func(t *testing.T) { testResume(t, cfg) })
+	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC, quickTransformerConfig()} {
+		name := cfg.Pretrain.Targets
+		if cfg.Transformer != nil {
+			name = "transformer"
+		}
+		t.Run(name, func(t *testing.T) { testResume(t, cfg) })
 	}
 }
 

@@ -318,7 +318,7 @@ func (m *Model) featurizer() (featurizer, int, error) {
 	if teacher.Frames(16000) != m.Frames(16000) {
 		return nil, 0, fmt.Errorf("pretrain: teacher %s gives %d frames a second, this model %d: want the same input", pc.TargetsFrom, teacher.Frames(16000), m.Frames(16000))
 	}
-	return contextFeaturizer(teacher), teacher.Config.Encoder.Dim, nil
+	return contextFeaturizer(teacher), teacher.Dim(), nil
 }
 
 // fitTargets fits the clusters of the cluster targets on a random sample

@@ -84,9 +84,17 @@ func LoadFairseq(path string) (*Model, error) {
 	shapes := map[string][]int{}
 	tensors := map[string]*torchTensor{}
 	var unused []string
+	pre := &nn.Checkpoint{Path: path, Tensors: map[string]nn.SavedTensor{}}
+	preTensors := map[string]*torchTensor{}
 	for _, e := range state {
 		key, _ := e.Key.(string)
 		t, isTensor := e.Value.(*torchTensor)
+		if n, ok := pretrainingNames[key]; ok && isTensor {
+			pre.Tensors[n] = nn.SavedTensor{DType: t.st.dtype, Shape: t.shape}
+			preTensors[n] = t
+			unused = append(unused, key)
+			continue
+		}
 		name, ok := fairseqName(key)
 		if !ok || !isTensor {
 			unused = append(unused, key)
@@ -126,9 +134,33 @@ func LoadFairseq(path string) (*Model, error) {
 	if head {
 		arch = "Wav2Vec2ForCTC"
 	}
+	// A quantizer makes it a wav2vec 2.0 pretraining checkpoint; HuBERT's
+	// final_proj alone stays unused.
+	_, quantized := pre.Tensors["quantizer.codevectors"]
+	if quantized && !head {
+		arch = "Wav2Vec2ForPreTraining"
+	}
 	m, err := assemble(ck, tc, arch, head, V)
 	if err != nil {
 		return nil, err
+	}
+	if arch == "Wav2Vec2ForPreTraining" {
+		G := settingInt(settings, "latent_groups", 2)
+		load := func(name string) ([]float32, error) { return tf.values(preTensors[name]) }
+		if m.Pretraining, err = readPretraining(pre, tc, G, load); err != nil {
+			return nil, err
+		}
+		m.Pretraining.Negatives = settingInt(settings, "num_negatives", 0)
+		m.Pretraining.LogitTemp = settingFloat(settings, "logit_temp")
+		if v, ok := settings.get("latent_temp"); ok {
+			if l, ok := v.(interface {
+				Len() int
+				Get(int) any
+			}); ok && l.Len() == 3 {
+				m.Pretraining.TempEnd = toFloat(l.Get(1))
+			}
+		}
+		unused = slices.DeleteFunc(unused, func(k string) bool { _, ok := pretrainingNames[k]; return ok })
 	}
 	sort.Strings(unused)
 	m.Unused = unused
@@ -306,16 +338,38 @@ func fairseqConfig(shapes map[string][]int, s settings) (encoder.TransformerConf
 	if v := shapes["encoder.pos_conv_embed.conv.weight_v"]; len(v) == 3 && v[1] > 0 {
 		c.PosKernel, c.PosGroups = v[2], v[0]/v[1]
 	}
-	c.Heads = 12
-	if v, ok := s.get("encoder_attention_heads"); ok {
-		if n, ok := v.(int); ok {
-			c.Heads = n
-		}
-	}
+	c.Heads = settingInt(s, "encoder_attention_heads", 12)
 	if v, ok := s.get("layer_norm_first"); ok {
 		c.PreLN = v == true
 	}
 	return c, c.Validate()
+}
+
+// settingInt returns an integer setting, def when the file has none.
+func settingInt(s settings, key string, def int) int {
+	if v, ok := s.get(key); ok {
+		if n, ok := v.(int); ok {
+			return n
+		}
+	}
+	return def
+}
+
+// settingFloat returns a number setting, 0 when the file has none.
+func settingFloat(s settings, key string) float64 {
+	v, _ := s.get(key)
+	return toFloat(v)
+}
+
+// toFloat returns a pickled number as a float64 (0 for anything else).
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	}
+	return 0
 }
 
 // convStrides returns the feature encoder's strides: from the settings'

@@ -39,6 +39,10 @@ type Model struct {
 	// NoMaskEmb says that the file has no mask embedding
 	// (masked_spec_embed, mask_emb): Body.MaskEmb is zero.
 	NoMaskEmb bool
+	// Pretraining holds a pretraining checkpoint's quantizer and
+	// projections (Wav2Vec2ForPreTraining; fairseq's with quantizer.vars),
+	// nil for other models.
+	Pretraining *Pretraining
 }
 
 // hfConfig is what config.json says beyond the transformer's architecture.
@@ -51,6 +55,10 @@ type hfConfig struct {
 	FeatExtractAct    string   `json:"feat_extract_activation"`
 	HiddenAct         string   `json:"hidden_act"`
 	PositionEmbedding string   `json:"position_embeddings_type"`
+	// Wav2Vec2ForPreTraining's
+	CodevectorGroups int     `json:"num_codevector_groups"`
+	Negatives        int     `json:"num_negatives"`
+	LogitTemp        float64 `json:"contrastive_logits_temperature"`
 }
 
 // maxConfigBytes bounds the JSON files read: the hub's are a few kB.
@@ -106,6 +114,12 @@ func LoadHF(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	var heads *nn.Checkpoint
+	if arch == "Wav2Vec2ForPreTraining" {
+		if heads = splitPretraining(ck); heads == nil {
+			return nil, fmt.Errorf("published: %s: a Wav2Vec2ForPreTraining without quantizer.codevectors", dir)
+		}
+	}
 	ck, unused, fileName := renameHF(ck, prefixes[arch])
 	head := strings.HasSuffix(arch, "ForCTC")
 	want := wantedShapes(ck, tc, head, nn.Dim{Size: cfg.VocabSize, Field: "vocab_size"})
@@ -127,6 +141,16 @@ func LoadHF(dir string) (*Model, error) {
 	}
 	sort.Strings(unused)
 	m.Unused = unused
+	if heads != nil {
+		G := cfg.CodevectorGroups
+		if G == 0 {
+			G = 2 // transformers' default
+		}
+		if m.Pretraining, err = readPretraining(heads, tc, G, loaded(heads)); err != nil {
+			return nil, err
+		}
+		m.Pretraining.Negatives, m.Pretraining.LogitTemp = cfg.Negatives, cfg.LogitTemp
+	}
 	if head {
 		if err := m.readVocab(filepath.Join(dir, "vocab.json"), cfg); err != nil {
 			return nil, err
@@ -158,8 +182,8 @@ func (c hfConfig) arch(dir string) (string, error) {
 		return "", fmt.Errorf("published: %s: architectures %q: want one", path, c.Architectures)
 	}
 	a := c.Architectures[0]
-	if _, ok := prefixes[a]; !ok || a == "Wav2Vec2ForPreTraining" {
-		return "", fmt.Errorf("published: %s: architecture %s: this version runs Wav2Vec2ForCTC, Wav2Vec2Model, HubertForCTC and HubertModel", path, a)
+	if _, ok := prefixes[a]; !ok {
+		return "", fmt.Errorf("published: %s: architecture %s: this version runs Wav2Vec2ForCTC, Wav2Vec2Model, Wav2Vec2ForPreTraining, HubertForCTC and HubertModel", path, a)
 	}
 	if c.FeatExtractAct != "" && c.FeatExtractAct != "gelu" || c.HiddenAct != "" && c.HiddenAct != "gelu" {
 		return "", fmt.Errorf("published: %s: activations %q and %q: this version runs gelu", path, c.FeatExtractAct, c.HiddenAct)

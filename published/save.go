@@ -28,7 +28,12 @@ func SaveHF(dir string, m *Model) error {
 	head := m.HeadW != nil
 	hubert := strings.HasPrefix(m.Arch, "Hubert") || tc.NoFeatureProjNorm
 	arch, modelType, prefix := "Wav2Vec2Model", "wav2vec2", ""
+	pre := m.Pretraining
 	switch {
+	case pre != nil && (head || hubert):
+		return fmt.Errorf("published: SaveHF: a quantizer goes with a wav2vec 2.0 body without a head (Wav2Vec2ForPreTraining), not with a CTC head or HuBERT's body")
+	case pre != nil:
+		arch, prefix = "Wav2Vec2ForPreTraining", "wav2vec2."
 	case hubert && head:
 		arch, modelType, prefix = "HubertForCTC", "hubert", "hubert."
 	case hubert:
@@ -48,12 +53,34 @@ func SaveHF(dir string, m *Model) error {
 	if err := json.Unmarshal(raw, &config); err != nil {
 		return fmt.Errorf("published: %w", err)
 	}
+	delete(config, "no_feat_proj_layer_norm") // the toolkit's spelling of feat_proj_layer_norm
 	config["architectures"] = []string{arch}
 	config["model_type"] = modelType
 	config["feat_extract_activation"] = "gelu"
 	config["hidden_act"] = "gelu"
 	if hubert {
 		config["feat_proj_layer_norm"] = !tc.NoFeatureProjNorm
+	}
+	if pre != nil {
+		GV, d := pre.Codevectors.Shape[0], pre.Codevectors.Shape[1]
+		tensors = append(tensors,
+			&nn.Param{Name: "quantizer.codevectors", Shape: []int{1, GV, d}, Data: pre.Codevectors.Data},
+			&nn.Param{Name: "quantizer.weight_proj.weight", Shape: pre.WeightProjW.Shape, Data: pre.WeightProjW.Data},
+			&nn.Param{Name: "quantizer.weight_proj.bias", Shape: pre.WeightProjB.Shape, Data: pre.WeightProjB.Data},
+			&nn.Param{Name: "project_q.weight", Shape: pre.ProjectQW.Shape, Data: pre.ProjectQW.Data},
+			&nn.Param{Name: "project_q.bias", Shape: pre.ProjectQB.Shape, Data: pre.ProjectQB.Data},
+			&nn.Param{Name: "project_hid.weight", Shape: pre.FinalProjW.Shape, Data: pre.FinalProjW.Data},
+			&nn.Param{Name: "project_hid.bias", Shape: pre.FinalProjB.Shape, Data: pre.FinalProjB.Data})
+		config["num_codevector_groups"] = pre.Groups
+		config["num_codevectors_per_group"] = pre.Codes()
+		config["codevector_dim"] = pre.ProjectQW.Shape[1]
+		config["proj_codevector_dim"] = pre.ProjectQW.Shape[0]
+		if pre.Negatives > 0 {
+			config["num_negatives"] = pre.Negatives
+		}
+		if pre.LogitTemp > 0 {
+			config["contrastive_logits_temperature"] = pre.LogitTemp
+		}
 	}
 	files := map[string]any{"config.json": config}
 	if head {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wav2vec-go/wav2vec/nn"
+	"github.com/wav2vec-go/wav2vec/pretrain"
 	"github.com/wav2vec-go/wav2vec/published"
 )
 
@@ -11,7 +13,7 @@ import (
 // transformer model as a Hugging Face folder.
 func runConvert(e *env, args []string) int {
 	fs := newFlags(e, "convert", "[--to toolkit|hf] MODEL OUT")
-	to := fs.String("to", "toolkit", "output: toolkit (OUT.safetensors, the toolkit's own checkpoint) or hf (a Hugging Face Wav2Vec2ForCTC or HubertForCTC folder OUT, from a transformer model: a published one or one fine-tuned from it)")
+	to := fs.String("to", "toolkit", "output: toolkit (OUT.safetensors, the toolkit's own checkpoint) or hf (a Hugging Face folder OUT, from a transformer model: a published one, one fine-tuned from it, or a transformer pretraining checkpoint, written as Wav2Vec2ForPreTraining)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -23,20 +25,24 @@ func runConvert(e *env, args []string) int {
 	case *to == "toolkit" && !strings.HasSuffix(fs.Arg(1), ".safetensors"):
 		return usageErr(e, fs, "the output %q should end in .safetensors", fs.Arg(1))
 	}
+	if ck, err := nn.LoadCheckpoint(fs.Arg(0)); err == nil && ck.Meta[nn.MetaKind] == pretrain.Kind {
+		if *to != "hf" {
+			return usageErr(e, fs, "%s is a pretraining checkpoint, the toolkit's already: --to hf writes it as a Hugging Face Wav2Vec2ForPreTraining folder", fs.Arg(0))
+		}
+		pm, err := pretrain.LoadModel(fs.Arg(0))
+		if err != nil {
+			return fail(e, err)
+		}
+		pub, err := pm.Published()
+		return saveHF(e, fs.Arg(1), pub, err, "Wav2Vec2ForPreTraining; pretrain --init, finetune --init and extract --model take it")
+	}
 	m, err := loadModel(e, fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
 	if *to == "hf" {
 		pm, err := m.Published()
-		if err != nil {
-			return fail(e, err)
-		}
-		if err := published.SaveHF(fs.Arg(1), pm); err != nil {
-			return fail(e, err)
-		}
-		fmt.Fprintf(e.stderr, "wav2vec: wrote %s in Hugging Face's layout (--model takes it)\n", fs.Arg(1))
-		return exitOK
+		return saveHF(e, fs.Arg(1), pm, err, "--model takes it")
 	}
 	if err := m.Save(fs.Arg(1)); err != nil {
 		return fail(e, err)
@@ -46,5 +52,18 @@ func runConvert(e *env, args []string) int {
 		n += len(p.Data)
 	}
 	fmt.Fprintf(e.stderr, "wav2vec: wrote %s (%d values; --model takes it)\n", fs.Arg(1), n)
+	return exitOK
+}
+
+// saveHF writes pm (unless err, from making it, says why not) as a
+// Hugging Face folder and says so, with what takes the folder.
+func saveHF(e *env, dir string, pm *published.Model, err error, what string) int {
+	if err == nil {
+		err = published.SaveHF(dir, pm)
+	}
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.stderr, "wav2vec: wrote %s in Hugging Face's layout (%s)\n", dir, what)
 	return exitOK
 }

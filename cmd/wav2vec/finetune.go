@@ -27,7 +27,7 @@ func runFinetune(e *env, args []string) int {
 	trainPath := fs.String("train", "", "training manifest (.tsv) with NAME.ltr beside it (required)")
 	validPath := fs.String("valid", "", "validation manifest with NAME.ltr beside it (required); checkpoint_best has the lowest validation CER")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
-	config := fs.String("config", "tiny", `network for scratch and logmel: tiny, base, or a JSON file in pretrain's shape, {"encoder": {...}} (missing fields are tiny's)`)
+	config := fs.String("config", "tiny", `network for scratch and logmel: tiny, base, tiny-transformer, base-transformer (scratch only), or a JSON file in pretrain's shape, {"encoder": {...}} or {"transformer": {...}} (missing fields are tiny's, or tiny-transformer's)`)
 	vocabPath := fs.String("vocab", "", "fairseq dict.ltr.txt listing the output letters of a new head (default: a fine-tuned model's own when they cover the training labels, else | ' A-Z when they do, else the labels' own symbols)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors: weights, optimiser, step, data position, random state and the run's settings (flags given again override them; --max-steps extends the run)")
 	cfg := asr.DefaultFinetuneConfig()
@@ -93,7 +93,7 @@ func runFinetune(e *env, args []string) int {
 			}
 			return fail(e, err)
 		}
-		cfg.Encoder = full.Encoder
+		cfg.Encoder, cfg.Transformer = full.Encoder, full.Transformer
 	}
 	if !*resume && *initFlag == "default" {
 		m, err := defaultmodel.New()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
 
@@ -9,14 +10,15 @@ import (
 )
 
 func runPretrain(e *env, args []string) int {
-	fs := newFlags(e, "pretrain", "--train T.tsv [--valid V.tsv] --out DIR [--config tiny|base|FILE.json] [--max-steps N] [--seed N] [--resume] [-q]")
+	fs := newFlags(e, "pretrain", "--train T.tsv [--valid V.tsv] --out DIR [--config tiny|base|tiny-transformer|base-transformer|FILE.json] [--init MODEL] [--max-steps N] [--seed N] [--resume] [-q]")
 	trainPath := fs.String("train", "", "training manifest (.tsv) (required)")
 	validPath := fs.String("valid", "", "validation manifest; checkpoint_best is chosen by its loss")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
-	config := fs.String("config", "tiny", `model and training settings: tiny, base, or a JSON file {"encoder": {...}, "quantizer": {...}, "pretrain": {...}} (missing parts are tiny's)`)
+	config := fs.String("config", "tiny", `model and training settings: tiny, base, tiny-transformer, base-transformer, or a JSON file {"encoder": {...} or "transformer": {...}, "quantizer": {...}, "pretrain": {...}} (missing parts are tiny's, or tiny-transformer's)`)
 	maxSteps := fs.Int("max-steps", 0, "updates to run (0: the config's)")
 	seed := fs.Uint64("seed", 1, "random seed (initialisation, data order, masks)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors (its config is used)")
+	init := fs.String("init", "", "continue pretraining this model: a published wav2vec 2.0 pretraining checkpoint (a Wav2Vec2ForPreTraining folder, hf:OWNER/NAME, a fairseq pretraining .pt) or a pretraining checkpoint; its network is used, with --config's \"pretrain\" settings when --config is given (default: fairseq BASE's losses at lr 5e-5 for 2000 updates for a published model, the checkpoint's own settings otherwise)")
 	quiet := fs.Bool("q", false, "no progress line")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -30,9 +32,22 @@ func runPretrain(e *env, args []string) int {
 		return usageErr(e, fs, "--max-steps must not be negative")
 	case fs.NArg() > 0:
 		return usageErr(e, fs, "unexpected argument %q", fs.Arg(0))
+	case *resume && *init != "":
+		return usageErr(e, fs, "--resume continues DIR's own run; --init starts a new one from a model: give one")
 	}
 	var cfg pretrain.FullConfig
-	if !*resume {
+	configGiven := false
+	fs.Visit(func(f *flag.Flag) { configGiven = configGiven || f.Name == "config" })
+	if *init != "" {
+		path, err := publishedPath(e, *init)
+		if err != nil {
+			return fail(e, err)
+		}
+		if path != "" {
+			*init = path
+		}
+	}
+	if !*resume && (*init == "" || configGiven) {
 		var err error
 		if cfg, err = pretrain.ConfigByName(*config); err != nil {
 			return fail(e, err)
@@ -40,7 +55,7 @@ func runPretrain(e *env, args []string) int {
 	}
 	res, err := pretrain.Run(e.ctx, pretrain.Options{
 		Train: *trainPath, Valid: *validPath, Out: *out, Config: cfg, Seed: *seed,
-		MaxSteps: *maxSteps, Resume: *resume, Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
+		MaxSteps: *maxSteps, Resume: *resume, Init: *init, Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
 	})
 	if err != nil {
 		return fail(e, err)

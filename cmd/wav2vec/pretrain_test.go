@@ -182,3 +182,64 @@ func TestPretrainLogMel(t *testing.T) {
 		t.Errorf("fine-tuned model %+v: want the logmel input and a pretrained init", m.Config)
 	}
 }
+
+// quickTransformerConfig is a very small wav2vec 2.0 transformer for CLI
+// tests.
+const quickTransformerConfig = `{
+  "transformer": {"conv_dim": [16, 16, 16, 16, 16], "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+                  "intermediate_size": 32, "num_conv_pos_embeddings": 8, "num_conv_pos_embedding_groups": 4},
+  "quantizer": {"codes": 8, "dim": 16},
+  "pretrain": {"final_dim": 16, "negatives": 4, "crop_seconds": 0.5, "batch_seconds": 1, "log_every": 1, "valid_every": 2, "warmup": 2}
+}`
+
+// TestPretrainTransformer pretrains a transformer, fine-tunes from its
+// checkpoint, writes it in Hugging Face's layout, continues pretraining
+// that folder (pretrain --init) and extracts features from it.
+func TestPretrainTransformer(t *testing.T) {
+	dir := t.TempDir()
+	tsv, wavs := writeTones(t, dir, 4)
+	cfg := filepath.Join(dir, "quick.json")
+	if err := os.WriteFile(cfg, []byte(quickTransformerConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	code, _, stderr := runCLI(t, "pretrain", "--train", tsv, "--out", out, "--config", cfg, "--max-steps", "3", "-q")
+	if code != exitOK {
+		t.Fatalf("pretrain exit %d\n%s", code, stderr)
+	}
+	ckpt := train.LastPath(out)
+	trainTSV := writeToyData(t, dir, "labeled", 4, 1)
+	code, _, stderr = runCLI(t, "finetune", "--init", ckpt, "--train", trainTSV, "--valid", trainTSV, "--out", filepath.Join(dir, "ft"), "--max-steps", "2", "-q")
+	if code != exitOK {
+		t.Fatalf("finetune --init of a transformer pretraining checkpoint: exit %d\n%s", code, stderr)
+	}
+	hf := filepath.Join(dir, "hf")
+	code, _, stderr = runCLI(t, "convert", "--to", "hf", ckpt, hf)
+	if code != exitOK || !strings.Contains(stderr, "Wav2Vec2ForPreTraining") {
+		t.Fatalf("convert --to hf: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "convert", ckpt, filepath.Join(dir, "x.safetensors"))
+	if code != exitUsage || !strings.Contains(stderr, "pretraining checkpoint") {
+		t.Errorf("convert --to toolkit of a pretraining checkpoint: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "pretrain", "--train", tsv, "--out", filepath.Join(dir, "more"), "--init", hf, "--config", cfg, "--max-steps", "2", "-q")
+	if code != exitOK || !strings.Contains(stderr, "continuing a published model") {
+		t.Fatalf("pretrain --init of the folder: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "pretrain", "--train", tsv, "--out", filepath.Join(dir, "more"), "--init", hf, "--resume", "-q")
+	if code != exitUsage {
+		t.Errorf("--init with --resume: exit %d\n%s", code, stderr)
+	}
+	// The checkpoint and the folder give the same features.
+	for i, model := range []string{ckpt, hf} {
+		feats := filepath.Join(dir, fmt.Sprintf("feats%d", i))
+		if code, _, stderr := runCLI(t, "extract", "--model", model, "--layer", "c", "--out", feats, "-q", wavs[0]); code != exitOK {
+			t.Fatalf("extract --model %s: exit %d\n%s", model, code, stderr)
+		}
+	}
+	a, errA := os.ReadFile(filepath.Join(dir, "feats0", "tone0.npy"))
+	b, errB := os.ReadFile(filepath.Join(dir, "feats1", "tone0.npy"))
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("the Hugging Face folder's features differ from the checkpoint's (%v, %v)", errA, errB)
+	}
+}
