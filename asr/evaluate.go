@@ -152,6 +152,13 @@ func references(path string) (words, chars []string, err error) {
 // transcripts and the labels are compared in uppercase, so that the case
 // of the labels does not count as errors.
 func Evaluate(ctx context.Context, t *Transcriber, manifest string, workers int) (*EvalResult, error) {
+	return EvaluateShard(ctx, t, manifest, workers, dataset.Shard{})
+}
+
+// EvaluateShard is Evaluate on the manifest rows of one shard. The counts
+// of the shards' results (utterances, audio seconds, word and character
+// errors, too short clips) sum to the whole manifest's.
+func EvaluateShard(ctx context.Context, t *Transcriber, manifest string, workers int, shard dataset.Shard) (*EvalResult, error) {
 	man, err := dataset.ReadManifest(manifest)
 	if err != nil {
 		return nil, err
@@ -169,11 +176,12 @@ func Evaluate(ctx context.Context, t *Transcriber, manifest string, workers int)
 		short   bool
 		err     error
 	}
+	rows := shard.Indices(len(man.Entries))
 	outs := make([]outcome, len(man.Entries))
 	start := time.Now()
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(workers, max(len(man.Entries), 1)) {
+	for range min(workers, max(len(rows), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -191,7 +199,7 @@ func Evaluate(ctx context.Context, t *Transcriber, manifest string, workers int)
 		}()
 	}
 feed:
-	for i := range man.Entries {
+	for _, i := range rows {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -203,10 +211,11 @@ feed:
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res := &EvalResult{Utterances: len(man.Entries)}
+	res := &EvalResult{Utterances: len(rows)}
 	fold := t.m.lowercase()
 	var errs []error
-	for i, o := range outs {
+	for _, i := range rows {
+		o := outs[i]
 		if o.err != nil {
 			errs = append(errs, o.err)
 			continue

@@ -10,11 +10,12 @@ import (
 )
 
 func runEval(e *env, args []string) int {
-	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE|default] [--lm-weight a] [--word-score b] [--lexicon FILE|default]")
+	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE|default] [--lm-weight a] [--word-score b] [--lexicon FILE|default] [--shard K/N]")
 	model := fs.String("model", "", "recogniser: "+modelHelp+" (required)")
 	data := fs.String("data", "", "manifest (.tsv) with NAME.wrd and/or NAME.ltr beside it (required)")
 	asJSON := fs.Bool("json", false, `print one JSON object: {"wer", "cer", "utterances", "audio_seconds", "rtf", "word_errors", "char_errors", "too_short"}`)
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
+	shard := shardFlag(fs, "manifest's rows (--json's counts of the parts sum to the whole's)")
 	dec := addDecodeFlags(fs, false)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -42,7 +43,7 @@ func runEval(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	res, err := asr.Evaluate(e.ctx, tr, *data, *workers)
+	res, err := asr.EvaluateShard(e.ctx, tr, *data, *workers, *shard)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -11,11 +11,12 @@ import (
 )
 
 func runExtract(e *env, args []string) int {
-	fs := newFlags(e, "extract", "--model CKPT [--layer z|c|q] --out DIR FILE.wav...")
+	fs := newFlags(e, "extract", "--model CKPT [--layer z|c|q] [--shard K/N] --out DIR FILE.wav...")
 	model := fs.String("model", "", "pretraining checkpoint (.safetensors), or a published model: a Hugging Face folder, hf:OWNER/NAME or a fairseq .pt file (required)")
 	layer := fs.String("layer", "c", "features to write: z (feature encoder), c (context network or transformer output), q (quantized; pretraining checkpoints), or N, a transformer layer's output (published models)")
 	out := fs.String("out", "", "folder for the .npy files, one per input, named after it (required)")
 	quiet := fs.Bool("q", false, "no progress lines")
+	shard := shardFlag(fs, "input files")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -44,7 +45,7 @@ func runExtract(e *env, args []string) int {
 		return fail(e, err)
 	}
 	code := exitOK
-	for _, in := range fs.Args() {
+	for _, in := range sharded(fs.Args(), *shard) {
 		dst := filepath.Join(*out, strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))+".npy")
 		if err := extractOne(m, in, dst, *layer); err != nil {
 			fmt.Fprintf(e.stderr, "wav2vec: %s: %v\n", in, err)

@@ -187,19 +187,24 @@ func loadPublished(e *env, path string) (*published.Model, error) {
 const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors or pytorch_model.bin, vocab.json), hf:OWNER/NAME from the Hugging Face cache (downloaded into it if missing), or a fine-tuned fairseq .pt file (dict.ltr.txt beside it)"
 
 func runTranscribe(e *env, args []string) int {
-	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] FILE.wav... (- for stdin)")
+	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] [--shard K/N] FILE.wav... (- for stdin)")
 	model := fs.String("model", "", "recogniser: "+modelHelp+"; default: the model embedded in the binary")
 	format := fs.String("format", "txt", "output: txt (one line per file, NAME<TAB>TEXT when there are several), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues; several files need --output-dir); a file that fails gets only its error line on stderr")
 	outDir := fs.String("output-dir", "", "write each file's transcript to DIR/NAME.FORMAT (NAME: the file's name without its extension; stdin for -) instead of stdout")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files transcribed at once")
 	quiet := fs.Bool("q", false, "no summary line on stderr")
+	shard := shardFlag(fs, "input files")
 	dec := addDecodeFlags(fs, true)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	files := fs.Args()
+	files := sharded(fs.Args(), *shard)
+	// Several inputs are named in the output, whatever part of them the
+	// shard takes, so that the shards' outputs concatenate into the
+	// whole's.
+	several := fs.NArg() > 1
 	switch {
-	case len(files) == 0:
+	case fs.NArg() == 0:
 		return usageErr(e, fs, "no input files (use - for stdin)")
 	case !slices.Contains(asr.Formats, *format):
 		return usageErr(e, fs, "--format must be one of %s, not %q", strings.Join(asr.Formats, ", "), *format)
@@ -207,17 +212,21 @@ func runTranscribe(e *env, args []string) int {
 		return usageErr(e, fs, "--workers must be at least 1")
 	case dec.check() != "":
 		return usageErr(e, fs, "%s", dec.check())
-	case countStdin(files) > 1:
+	case countStdin(fs.Args()) > 1:
 		return usageErr(e, fs, "- (stdin) may appear only once")
-	case *outDir == "" && len(files) > 1 && (*format == asr.FormatSRT || *format == asr.FormatVTT):
+	case *outDir == "" && several && (*format == asr.FormatSRT || *format == asr.FormatVTT):
 		return usageErr(e, fs, "--format %s makes one document per file: with several files, give --output-dir", *format)
+	}
+	if len(files) == 0 {
+		return exitOK // a shard of fewer inputs than shards
 	}
 	var outPaths []string
 	if *outDir != "" {
 		var problem string
-		if outPaths, problem = outputPaths(*outDir, files, *format); problem != "" {
+		if outPaths, problem = outputPaths(*outDir, fs.Args(), *format); problem != "" {
 			return usageErr(e, fs, "%s", problem)
 		}
+		outPaths = sharded(outPaths, *shard)
 	}
 	loadStart := time.Now()
 	m, err := loadModel(e, *model)
@@ -261,7 +270,7 @@ func runTranscribe(e *env, args []string) int {
 						err = terr
 					}
 				} else {
-					durations[i], err = transcribeTo(ctx, e, tr, files[i], spools[i], *format, len(files) > 1)
+					durations[i], err = transcribeTo(ctx, e, tr, files[i], spools[i], *format, several)
 				}
 				spools[i].close(err)
 			}
