@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wav2vec-go/wav2vec/audio"
 )
 
 // corpus writes n WAVs of growing, uneven lengths and returns their manifest
@@ -378,5 +381,34 @@ func TestNewLoaderErrors(t *testing.T) {
 	l, _ := NewLoader(m, labels, LoaderConfig{})
 	if _, err := l.Load(5); err == nil {
 		t.Error("Load(5) of a 2-row manifest succeeded")
+	}
+}
+
+// TestLoaderNoNormalize: Load gives the file's samples as they are with
+// NoNormalize, and normalised (zero mean, unit variance) without it.
+func TestLoaderNoNormalize(t *testing.T) {
+	m, labels := corpus(t, 2)
+	raw, err := audio.ReadFile(m.FullPath(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []bool{false, true} {
+		l, err := NewLoader(m, labels, LoaderConfig{Mode: Finetune, NoNormalize: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := l.Load(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mean, sq float64
+		for _, x := range u.Samples {
+			mean += float64(x) / float64(len(u.Samples))
+			sq += float64(x) * float64(x) / float64(len(u.Samples))
+		}
+		normalised := math.Abs(mean) < 1e-4 && math.Abs(sq-mean*mean-1) < 1e-3
+		if slices.Equal(u.Samples, raw) != keep || normalised == keep {
+			t.Errorf("NoNormalize %v: the file's samples %v, normalised %v (mean %g, mean square %g)", keep, slices.Equal(u.Samples, raw), normalised, mean, sq)
+		}
 	}
 }
