@@ -114,8 +114,11 @@ func LoadModel(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return modelFromCheckpoint(c, false)
+	return ModelFromCheckpoint(c)
 }
+
+// ModelFromCheckpoint is LoadModel of a checkpoint already read.
+func ModelFromCheckpoint(c *nn.Checkpoint) (*Model, error) { return modelFromCheckpoint(c, false) }
 
 // LoadTrainer restores a trainer from a checkpoint that Save wrote: the
 // weights, the optimiser state, the step, the data position and the seed,

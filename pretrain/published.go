@@ -3,6 +3,7 @@ package pretrain
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/published"
@@ -59,8 +60,7 @@ func FromPublished(pm *published.Model, s Config, rng *rand.Rand) (*Model, error
 	for _, q := range m.Params() {
 		byName[q.Name] = q
 	}
-	src := append(pm.Body.Params(), p.Params()...)
-	for _, q := range src {
+	for _, q := range slices.Concat(pm.Body.Params(), p.Params()) { // Params is the body's own slice: not appended to
 		if q.Name == "masked_spec_embed" && pm.NoMaskEmb {
 			continue
 		}

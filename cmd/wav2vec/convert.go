@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/pretrain"
 	"github.com/wav2vec-go/wav2vec/published"
@@ -25,18 +26,32 @@ func runConvert(e *env, args []string) int {
 	case *to == "toolkit" && !strings.HasSuffix(fs.Arg(1), ".safetensors"):
 		return usageErr(e, fs, "the output %q should end in .safetensors", fs.Arg(1))
 	}
-	if ck, err := nn.LoadCheckpoint(fs.Arg(0)); err == nil && ck.Meta[nn.MetaKind] == pretrain.Kind {
-		if *to != "hf" {
-			return usageErr(e, fs, "%s is a pretraining checkpoint, the toolkit's already: --to hf writes it as a Hugging Face Wav2Vec2ForPreTraining folder", fs.Arg(0))
-		}
-		pm, err := pretrain.LoadModel(fs.Arg(0))
-		if err != nil {
-			return fail(e, err)
-		}
-		pub, err := pm.Published()
-		return saveHF(e, fs.Arg(1), pub, err, "Wav2Vec2ForPreTraining; pretrain --init, finetune --init and extract --model take it")
+	dir, err := publishedPath(e, fs.Arg(0))
+	if err != nil {
+		return fail(e, err)
 	}
-	m, err := loadModel(e, fs.Arg(0))
+	var m *asr.Model
+	if dir != "" {
+		m, err = loadModel(e, dir)
+	} else {
+		// The toolkit's own checkpoint, read once: a recogniser or a
+		// pretraining checkpoint.
+		var ck *nn.Checkpoint
+		if ck, err = nn.LoadCheckpoint(fs.Arg(0)); err == nil && ck.Meta[nn.MetaKind] == pretrain.Kind {
+			if *to != "hf" {
+				return usageErr(e, fs, "%s is a pretraining checkpoint, the toolkit's already: --to hf writes it as a Hugging Face Wav2Vec2ForPreTraining folder", fs.Arg(0))
+			}
+			pm, err := pretrain.ModelFromCheckpoint(ck)
+			if err != nil {
+				return fail(e, err)
+			}
+			pub, err := pm.Published()
+			return saveHF(e, fs.Arg(1), pub, err, "Wav2Vec2ForPreTraining; pretrain --init, finetune --init and extract --model take it")
+		}
+		if err == nil {
+			m, err = asr.FromCheckpoint(ck)
+		}
+	}
 	if err != nil {
 		return fail(e, err)
 	}
