@@ -48,6 +48,7 @@ func commands() []command {
 		{"eval", "word and character error rates of a model on a labeled manifest", runEval},
 		{"transcribe", "transcribe WAV files (embedded default model unless --model)", runTranscribe},
 		{"extract", "write z, c or q features of WAV files as .npy", runExtract},
+		{"export", "write a fine-tuned model as an ONNX graph (audio -> CTC log-probabilities)", runExport},
 		{"convert", "write a model as a toolkit checkpoint, or a transformer model as a Hugging Face folder (--to hf)", runConvert},
 		{"probe", "linear frame-letter probe of a pretrained model's features", runProbe},
 		{"lm", "build a word n-gram language model (ARPA) from text for --lm", runLM},
