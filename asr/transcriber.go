@@ -35,6 +35,11 @@ type Options struct {
 	LMWeight  float64
 	WordScore float64
 	Lexicon   *lm.Lexicon
+	// TokenThreshold is ctc.BeamOptions.TokenThreshold: the beam search
+	// tries at each frame only the symbols within it (natural log) of the
+	// frame's most likely one. 0 means ctc.DefaultTokenThreshold,
+	// math.Inf(1) tries them all.
+	TokenThreshold float64
 	// WindowSeconds is the longest stretch of audio the network sees at
 	// once; longer inputs are cut into overlapping windows, so memory stays
 	// bounded. 0 means DefaultWindowSeconds.
@@ -88,6 +93,8 @@ func NewTranscriber(m *Model, opt Options) (*Transcriber, error) {
 		return nil, fmt.Errorf("%w: window of %g s: want a positive length", ErrOptions, opt.WindowSeconds)
 	case !(opt.OverlapSeconds > 0) || math.IsInf(opt.OverlapSeconds, 0):
 		return nil, fmt.Errorf("%w: overlap of %g s: want a positive length", ErrOptions, opt.OverlapSeconds)
+	case opt.TokenThreshold < 0 || math.IsNaN(opt.TokenThreshold):
+		return nil, fmt.Errorf("%w: token threshold %g: want 0 (the default) or more", ErrOptions, opt.TokenThreshold)
 	case math.IsNaN(opt.LMWeight) || math.IsNaN(opt.WordScore) || math.IsInf(opt.LMWeight, 0) || math.IsInf(opt.WordScore, 0):
 		return nil, fmt.Errorf("%w: LM weight and word score must be finite", ErrOptions)
 	}
@@ -202,7 +209,7 @@ func (t *Transcriber) decode(lp []float32, frames int) []ctc.Token {
 	if t.opt.Beam > 1 {
 		tokens, _ := ctc.BeamSearch(lp, frames, V, m.symbols, m.Vocab.Blank(), m.boundary, ctc.BeamOptions{
 			Beam: t.opt.Beam, LM: t.opt.LM, LMWeight: t.opt.LMWeight, WordScore: t.opt.WordScore,
-			Lexicon: t.opt.Lexicon,
+			Lexicon: t.opt.Lexicon, TokenThreshold: t.opt.TokenThreshold,
 		})
 		return tokens
 	}

@@ -88,7 +88,7 @@ func TestBeamExact(t *testing.T) {
 				want = e
 			}
 		}
-		opt := BeamOptions{Beam: 1 << 12, Threshold: math.Inf(1)}
+		opt := BeamOptions{Beam: 1 << 12, Threshold: math.Inf(1), TokenThreshold: math.Inf(1)}
 		got := rawSearch(lp, T, V, symbols, opt)
 		if !slices.Equal(got, want.labels) {
 			t.Fatalf("case %d (T=%d V=%d): search %v, most likely %v (p=%v, search's p=%v)",
@@ -270,6 +270,7 @@ func BenchmarkBeamSearch(b *testing.B) {
 		{"greedy", BeamOptions{}},
 		{"noLM", BeamOptions{Beam: 16}},
 		{"LM", BeamOptions{Beam: 16, LM: model, LMWeight: 0.5, WordScore: 1}},
+		{"LM-all-symbols", BeamOptions{Beam: 16, LM: model, LMWeight: 0.5, WordScore: 1, TokenThreshold: math.Inf(1)}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
@@ -366,4 +367,77 @@ func readTiny(t testing.TB) *lm.NGramLM {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestSelectBest checks the quickselect of prune against a full sort: the
+// k best candidates by rankOrder, ties in score included.
+func TestSelectBest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for trial := range 300 {
+		n := 1 + rng.IntN(200)
+		r := make([]ranked, n)
+		for i := range r {
+			r[i] = ranked{float64(rng.IntN(1 + n/4)), i} // many ties
+			if trial%3 == 0 {
+				r[i].total = rng.NormFloat64()
+			}
+		}
+		rng.Shuffle(n, func(i, j int) { r[i], r[j] = r[j], r[i] })
+		want := slices.Clone(r)
+		slices.SortFunc(want, rankOrder)
+		k := 1 + rng.IntN(n)
+		selectBest(r, k)
+		got := slices.Clone(r[:k])
+		slices.SortFunc(got, rankOrder)
+		if !slices.Equal(got, want[:k]) {
+			t.Fatalf("trial %d: n %d, k %d: selected %v, want %v", trial, n, k, got, want[:k])
+		}
+	}
+}
+
+// TestTokenThreshold: on CTC-like frames the default token threshold
+// changes no result of the full search (with and without an LM and a
+// lexicon), while a symbol further below its frame's best than the
+// threshold is never tried.
+func TestTokenThreshold(t *testing.T) {
+	model := readTiny(t)
+	lex := lm.NewLexicon([]string{"A", "AB", "BA", "ABC", "CAB", "B"})
+	rng := rand.New(rand.NewPCG(41, 42))
+	for i := range 30 {
+		T := 20 + rng.IntN(80)
+		lp := ctcLikeLogProbs(rng, T)
+		for _, base := range []BeamOptions{
+			{Beam: 64},
+			{Beam: 64, LM: model, LMWeight: 0.8, WordScore: 0.5},
+			{Beam: 64, LM: model, LMWeight: 0.8, Lexicon: lex.LookAhead(model)},
+		} {
+			full := base
+			full.TokenThreshold = math.Inf(1)
+			want, wantScore := BeamSearch(lp, T, 29, symbols29, blank29, boundary29, full)
+			got, gotScore := BeamSearch(lp, T, 29, symbols29, blank29, boundary29, base)
+			if !slices.Equal(TokenIDs(got), TokenIDs(want)) || gotScore != wantScore {
+				t.Fatalf("case %d (%+v): pruned %v (%v), full %v (%v)", i, base, TokenIDs(got), gotScore, TokenIDs(want), wantScore)
+			}
+		}
+	}
+	// "AB" is the lexicon's one word, and B is e^-12 below the blank in its
+	// frame: the pruned search never reaches it and keeps the empty
+	// transcript (the one whose words are all in the lexicon).
+	a, b := sym("A"), sym("B")
+	lp := framesFor(29, 0.999, a, blank29, b, blank29)
+	row := lp[2*29 : 3*29]
+	for k := range row {
+		row[k] = -30
+	}
+	row[blank29], row[b] = 0, -12
+	opt := BeamOptions{Beam: 16, Lexicon: lm.NewLexicon([]string{"AB"})}
+	pruned, _ := BeamSearch(lp, 4, 29, symbols29, blank29, boundary29, opt)
+	opt.TokenThreshold = math.Inf(1)
+	full, _ := BeamSearch(lp, 4, 29, symbols29, blank29, boundary29, opt)
+	if got, want := Transcript(TokenIDs(pruned), symbols29, boundary29), ""; got != want {
+		t.Errorf("pruned search: %q, want %q", got, want)
+	}
+	if got, want := Transcript(TokenIDs(full), symbols29, boundary29), "AB"; got != want {
+		t.Errorf("full search: %q, want %q", got, want)
+	}
 }

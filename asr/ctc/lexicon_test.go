@@ -21,7 +21,7 @@ func TestBeamLexiconExact(t *testing.T) {
 		T := 1 + rng.IntN(7)
 		lp := randomLogProbs(rng, T, 5, 1)
 		for _, model := range []lm.LM{nil, m} {
-			opt := BeamOptions{Beam: 1 << 14, Threshold: math.Inf(1), Lexicon: lex, LM: model, LMWeight: 0.8, WordScore: 0.2}
+			opt := BeamOptions{Beam: 1 << 14, Threshold: math.Inf(1), TokenThreshold: math.Inf(1), Lexicon: lex, LM: model, LMWeight: 0.8, WordScore: 0.2}
 			s := newBeamSearcher(lp, T, 5, symbols, 0, 1, opt)
 			var want []int
 			best := math.Inf(-1)
@@ -41,7 +41,7 @@ func TestBeamLexiconExact(t *testing.T) {
 				t.Fatalf("case %d (T=%d, LM %v): search %q (score %v), best in lexicon %q (%v)",
 					i, T, model != nil, Transcript(got, symbols, 1), gs, Transcript(want, symbols, 1), best)
 			}
-			if free := rawSearch(lp, T, 5, symbols, BeamOptions{Beam: 1 << 14, Threshold: math.Inf(1), LM: model, LMWeight: 0.8, WordScore: 0.2}); !s.inLexicon(free) {
+			if free := rawSearch(lp, T, 5, symbols, BeamOptions{Beam: 1 << 14, Threshold: math.Inf(1), TokenThreshold: math.Inf(1), LM: model, LMWeight: 0.8, WordScore: 0.2}); !s.inLexicon(free) {
 				differs++
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -182,11 +183,25 @@ func TestDefaultModelFixtures(t *testing.T) {
 }
 
 // BenchmarkDefaultModel transcribes the three fixtures with the embedded
-// model, one file at a time: greedy, and with Options (the embedded
-// LM and lexicon, what `wav2vec transcribe` does).
+// model, one file at a time: greedy, with Options (the embedded LM and
+// lexicon, what `wav2vec transcribe` does), and with Options trying every
+// symbol at every frame.
 func BenchmarkDefaultModel(b *testing.B) {
 	b.Run("greedy", func(b *testing.B) { benchFixtures(b, defaultTranscriber(b)) })
 	b.Run("lm", func(b *testing.B) { benchFixtures(b, defaultDecoder(b)) })
+	b.Run("lm-all-symbols", func(b *testing.B) {
+		m := defaultTranscriber(b).Model()
+		opt, err := Options()
+		if err != nil || opt.LM == nil {
+			b.Skipf("no default LM embedded (%v)", err)
+		}
+		opt.TokenThreshold = math.Inf(1) // the search before the token threshold
+		tr, err := asr.NewTranscriber(m, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchFixtures(b, tr)
+	})
 }
 
 func benchFixtures(b *testing.B, tr *asr.Transcriber) {

@@ -10,7 +10,7 @@ import (
 )
 
 func runEval(e *env, args []string) int {
-	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE|default] [--lm-weight a] [--word-score b] [--lexicon FILE|default] [--shard K/N]")
+	fs := newFlags(e, "eval", "--model CKPT --data TEST.tsv [--json] [--beam N] [--lm FILE|default] [--lm-weight a] [--word-score b] [--token-threshold T] [--lexicon FILE|default] [--shard K/N]")
 	model := fs.String("model", "", "recogniser: "+modelHelp+" (required)")
 	data := fs.String("data", "", "manifest (.tsv) with NAME.wrd and/or NAME.ltr beside it (required)")
 	asJSON := fs.Bool("json", false, `print one JSON object: {"wer", "cer", "utterances", "audio_seconds", "rtf", "word_errors", "char_errors", "too_short"}`)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/asr"
+	"github.com/wav2vec-go/wav2vec/asr/ctc"
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/asr/lm"
 	"github.com/wav2vec-go/wav2vec/published"
@@ -27,6 +28,7 @@ type decodeFlags struct {
 	lm        *string
 	lmWeight  *float64
 	wordScore *float64
+	tokenThr  *float64
 	lexicon   *string
 	window    *float64
 	overlap   *float64
@@ -47,6 +49,7 @@ func addDecodeFlags(fs *flag.FlagSet, embedded bool) *decodeFlags {
 		lm:        fs.String("lm", "", lmHelp),
 		lmWeight:  fs.Float64("lm-weight", defaultmodel.LMWeight, "weight of the LM's natural-log probabilities"),
 		wordScore: fs.Float64("word-score", 0, "score added per word (positive favours more words)"),
+		tokenThr:  fs.Float64("token-threshold", ctc.DefaultTokenThreshold, "the beam search tries at each frame only the symbols whose log probability is within this of the frame's best (natural log); inf tries them all"),
 		lexicon:   fs.String("lexicon", "", lexHelp),
 		window:    fs.Float64("window", asr.DefaultWindowSeconds, "longest audio, in seconds, the network sees at once; longer files go in overlapping windows"),
 		overlap:   fs.Float64("overlap", asr.DefaultOverlapSeconds, "overlap of consecutive windows, in seconds (at least the context network's receptive field)"),
@@ -58,6 +61,8 @@ func (d *decodeFlags) check() string {
 	switch {
 	case *d.beam < 0:
 		return "--beam must not be negative"
+	case !(*d.tokenThr > 0):
+		return "--token-threshold must be positive"
 	case !(*d.window > 0) || !(*d.overlap > 0):
 		return "--window and --overlap must be positive"
 	}
@@ -68,7 +73,7 @@ func (d *decodeFlags) check() string {
 // m; embedded says m is the embedded default model, whose LM and lexicon
 // then serve unless the flags name others.
 func (d *decodeFlags) transcriber(m *asr.Model, embedded bool) (*asr.Transcriber, error) {
-	opt := asr.Options{Beam: *d.beam, LMWeight: *d.lmWeight, WordScore: *d.wordScore, WindowSeconds: *d.window, OverlapSeconds: *d.overlap}
+	opt := asr.Options{Beam: *d.beam, LMWeight: *d.lmWeight, WordScore: *d.wordScore, TokenThreshold: *d.tokenThr, WindowSeconds: *d.window, OverlapSeconds: *d.overlap}
 	// The embedded LM and lexicon serve when named, or by default for the
 	// embedded model.
 	defLM := *d.lm == "default" || *d.lm == "" && embedded
@@ -187,7 +192,7 @@ func loadPublished(e *env, path string) (*published.Model, error) {
 const modelHelp = "a checkpoint of wav2vec finetune, a Hugging Face model folder (Wav2Vec2ForCTC, HubertForCTC: config.json, model.safetensors or pytorch_model.bin, vocab.json), hf:OWNER/NAME from the Hugging Face cache (downloaded into it if missing), or a fine-tuned fairseq .pt file (dict.ltr.txt beside it)"
 
 func runTranscribe(e *env, args []string) int {
-	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--lexicon FILE|default|none] [--shard K/N] FILE.wav... (- for stdin)")
+	fs := newFlags(e, "transcribe", "[--model CKPT] [--format txt|json|srt|vtt] [--output-dir DIR] [--beam N] [--lm FILE|default|none] [--lm-weight a] [--word-score b] [--token-threshold T] [--lexicon FILE|default|none] [--shard K/N] FILE.wav... (- for stdin)")
 	model := fs.String("model", "", "recogniser: "+modelHelp+"; default: the model embedded in the binary")
 	format := fs.String("format", "txt", "output: txt (one line per file, NAME<TAB>TEXT when there are several), json (one object per file, with word times), srt or vtt (subtitles, word-timed cues; several files need --output-dir); a file that fails gets only its error line on stderr")
 	outDir := fs.String("output-dir", "", "write each file's transcript to DIR/NAME.FORMAT (NAME: the file's name without its extension; stdin for -) instead of stdout")

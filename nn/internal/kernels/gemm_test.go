@@ -187,23 +187,27 @@ func TestSgemmAsmMatchesGo(t *testing.T) {
 	}
 }
 
-// TestBestKernel checks the run-time selection: the active micro-kernel is
-// the fastest available one, and AVX-512 implies AVX2.
+// TestBestKernel checks the run-time selection: AVX-512 implies AVX2, the
+// active micro-kernel is one the CPU has, KernelEnv pins it, and a name it
+// does not know or a kernel the CPU lacks leaves the choice to measurement.
 func TestBestKernel(t *testing.T) {
 	if hasAVX512() && !hasAVX2FMA() {
 		t.Error("AVX-512 reported without AVX2/FMA")
 	}
-	want := kernelPureGo
-	switch {
-	case hasAVX512():
-		want = kernelAVX512
-	case hasAVX2FMA():
-		want = kernelAVX2
+	if !activeKernel.available() {
+		t.Errorf("active kernel %v is not available", activeKernel)
 	}
-	if got := bestKernel(); got != want || activeKernel != want {
-		t.Errorf("bestKernel() = %v, active %v, want %v", got, activeKernel, want)
+	for _, k := range availableKernels() {
+		t.Setenv(KernelEnv, k.String())
+		if got := bestKernel(); got != k {
+			t.Errorf("%s=%s: bestKernel() = %v", KernelEnv, k, got)
+		}
 	}
-	t.Logf("micro-kernel: %v", activeKernel)
+	t.Setenv(KernelEnv, "sse9")
+	if got := bestKernel(); !got.available() || (got == kernelPureGo && len(availableKernels()) > 1) {
+		t.Errorf("%s=sse9: bestKernel() = %v", KernelEnv, got)
+	}
+	t.Logf("micro-kernel: %v (available %v)", activeKernel, availableKernels())
 }
 
 func TestDgemm(t *testing.T) {
