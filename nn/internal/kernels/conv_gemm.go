@@ -131,7 +131,7 @@ func convForward(s ConvShape, y, x, w, bias []float32) {
 					}
 				}
 			}
-			g := sgemmArgs{false, false, s.Cout, tout, ck, 1, w, ck, xb, tout, beta, yb, tout, nil, 0, 0, 0}
+			g := sgemmArgs{false, false, s.Cout, tout, ck, 1, w, ck, xb, tout, beta, yb, tout, nil, 0, 0, 0, nil}
 			if !s.pointwise() {
 				src := newColSource(s, xb, &sc.tab)
 				g.b, g.cols = nil, &src
@@ -148,11 +148,11 @@ func convBackwardData(s ConvShape, dx, dy, w []float32) {
 			dxb := dx[b*s.Cin*s.Tin : (b+1)*s.Cin*s.Tin]
 			dyb := dy[b*s.Cout*tout : (b+1)*s.Cout*tout]
 			if s.pointwise() {
-				sgemmArgs{true, false, s.Cin, tout, s.Cout, 1, w, s.Cin, dyb, tout, 1, dxb, s.Tin, nil, 0, 0, 0}.runUpTo(gw)
+				sgemmArgs{true, false, s.Cin, tout, s.Cout, 1, w, s.Cin, dyb, tout, 1, dxb, s.Tin, nil, 0, 0, 0, nil}.runUpTo(gw)
 				continue
 			}
 			cols := grow(&sc.cols, ck*tout)
-			sgemmArgs{true, false, ck, tout, s.Cout, 1, w, ck, dyb, tout, 0, cols, tout, nil, 0, 0, 0}.runUpTo(gw)
+			sgemmArgs{true, false, ck, tout, s.Cout, 1, w, ck, dyb, tout, 0, cols, tout, nil, 0, 0, 0, nil}.runUpTo(gw)
 			col2im(s, dxb, cols)
 		}
 	}))
@@ -178,7 +178,7 @@ func convBackwardWeight(s ConvShape, dw, dbias, x, dy []float32) {
 		for b := lo; b < hi; b++ {
 			xb := x[b*s.Cin*s.Tin : (b+1)*s.Cin*s.Tin]
 			dyb := dy[b*s.Cout*tout : (b+1)*s.Cout*tout]
-			g := sgemmArgs{false, true, s.Cout, ck, tout, 1, dyb, tout, xb, tout, 1, dwAcc, ck, nil, 0, 0, 0}
+			g := sgemmArgs{false, true, s.Cout, ck, tout, 1, dyb, tout, xb, tout, 1, dwAcc, ck, nil, 0, 0, 0, nil}
 			if !s.pointwise() {
 				src := newColSource(s, xb, &sc.tab)
 				g.b, g.cols = nil, &src

@@ -145,6 +145,7 @@ func TestSgemmBlocking(t *testing.T) {
 		{transB: true, m: 7, n: 2100, k: 300, pad: 2, alpha: 0.5, beta: 0.5},
 		{transA: true, transB: true, m: 300, n: 61, k: 70, pad: 3, alpha: 1, beta: 2},
 		{m: 128, n: 800, k: 384, alpha: 1, beta: 1},
+		{m: 300, n: 2100, k: 400, pad: 1, alpha: 0.5, beta: 0}, // A packed once, in several blocks
 		{m: 5, n: 5, k: 0, alpha: 1, beta: 0.5},
 		{m: 5, n: 9, k: 4, alpha: 0, beta: 0},
 		{m: 0, n: 9, k: 4, alpha: 1, beta: 0},

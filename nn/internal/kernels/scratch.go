@@ -5,8 +5,9 @@ import (
 	"unsafe"
 )
 
-// sgemmScratch holds one goroutine's packing buffers.
-type sgemmScratch struct{ a, b []float32 }
+// sgemmScratch holds one goroutine's packing buffers, and full, all of
+// op(A) packed for the goroutines of one GEMM to share.
+type sgemmScratch struct{ a, b, full []float32 }
 
 // freeList keeps a few scratch values for reuse. Unlike a sync.Pool it is
 // not emptied by the garbage collector, so the large buffers survive from

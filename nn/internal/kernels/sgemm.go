@@ -168,6 +168,10 @@ type sgemmArgs struct {
 	// row count.
 	kern microKernel
 	mr   int
+
+	// packedA, when set, holds all of alpha*op(A) packed (see packAllA),
+	// so that serial does not pack it again.
+	packedA []float32
 }
 
 // sgemmWorkers is how many goroutines a GEMM of this size should use.
@@ -203,6 +207,14 @@ func (g sgemmArgs) run(workers int) {
 	}
 	var wg sync.WaitGroup
 	splitN := ceilDiv(g.n, nr) >= ceilDiv(g.m, mr)
+	if splitN {
+		// Every strip needs all of A: pack it once, in parallel, rather
+		// than once per goroutine.
+		s := gemmScratch.get()
+		defer gemmScratch.put(s)
+		g.packedA = s.floats(&s.full, g.packedALen())
+		g.packAllA(g.packedA, workers)
+	}
 	for w := 0; w < workers; w++ {
 		sub := g
 		if splitN {
@@ -265,12 +277,16 @@ func (g *sgemmArgs) serial(s *sgemmScratch) {
 	if k == 0 || g.alpha == 0 {
 		return
 	}
-	// Even block sizes: k = 384 becomes two blocks of 192, not 256 + 128.
-	kc := ceilDiv(k, ceilDiv(k, g.kern.kcMax()))
-	mc := ceilDiv(ceilDiv(m, ceilDiv(m, mcMax)), mr) * mr
+	kc, mc := g.blocks()
 	ncTop := min(ncMax, ceilDiv(n, nr)*nr)
+	if g.packedA == nil && n > ncMax {
+		// A would be packed again for every ncMax columns.
+		g.packedA = s.floats(&s.full, g.packedALen())
+		g.packAllA(g.packedA, 1)
+	}
 	ap := s.floats(&s.a, mc*kc)
 	bp := s.floats(&s.b, kc*ncTop)
+	mPad := ceilDiv(m, mr) * mr
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
 		for pc := 0; pc < k; pc += kc {
@@ -278,11 +294,64 @@ func (g *sgemmArgs) serial(s *sgemmScratch) {
 			g.packB(bp, kb, nc, pc, jc)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				g.packA(ap, mb, kb, ic, pc)
-				macroKernel(g.kern, mr, mb, nc, kb, ap, bp, g.c[ic*ldc+jc:], ldc, overwrite && pc == 0)
+				a := ap
+				if g.packedA != nil {
+					a = g.packedA[pc*mPad+ic*kb:]
+				} else {
+					g.packA(ap, mb, kb, ic, pc)
+				}
+				macroKernel(g.kern, mr, mb, nc, kb, a, bp, g.c[ic*ldc+jc:], ldc, overwrite && pc == 0)
 			}
 		}
 	}
+}
+
+// blocks returns the k and m block sizes. Even block sizes: k = 384
+// becomes two blocks of 192, not 256 + 128.
+func (g *sgemmArgs) blocks() (kc, mc int) {
+	kc = ceilDiv(g.k, ceilDiv(g.k, g.kern.kcMax()))
+	mc = ceilDiv(ceilDiv(g.m, ceilDiv(g.m, mcMax)), g.mr) * g.mr
+	return kc, mc
+}
+
+// packedALen is the length of all of op(A) packed: m rounded up to whole
+// panels, times k.
+func (g *sgemmArgs) packedALen() int { return ceilDiv(g.m, g.mr) * g.mr * g.k }
+
+// packAllA packs all of alpha*op(A) into dst on the given number of
+// goroutines: the block of k offset pc and row offset ic, as serial cuts
+// them, goes to dst[pc*mPad+ic*kb:], mPad being m rounded up to panels.
+func (g *sgemmArgs) packAllA(dst []float32, workers int) {
+	kc, mc := g.blocks()
+	mPad := ceilDiv(g.m, g.mr) * g.mr
+	type block struct{ pc, ic, kb, mb int }
+	var blocks []block
+	for pc := 0; pc < g.k; pc += kc {
+		for ic := 0; ic < g.m; ic += mc {
+			blocks = append(blocks, block{pc, ic, min(kc, g.k-pc), min(mc, g.m-ic)})
+		}
+	}
+	pack := func(w int) {
+		for i := w; i < len(blocks); i += workers {
+			b := blocks[i]
+			g.packA(dst[b.pc*mPad+b.ic*b.kb:], b.mb, b.kb, b.ic, b.pc)
+		}
+	}
+	if workers <= 1 || len(blocks) == 1 {
+		workers = 1
+		pack(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pack(w)
+		}()
+	}
+	pack(0)
+	wg.Wait()
 }
 
 // scaleC multiplies the m x n matrix c by beta; beta = 0 clears it.
