@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+
+	"github.com/wav2vec-go/wav2vec/nn/internal/kernels"
 )
 
 // The float32 paths of the fused norms. The generic kernels of op_norm.go
@@ -146,29 +148,20 @@ func layerNormForward32(y, x, gamma, beta, m, r []float32, b, C, T, t0, t1 int, 
 	clear(r)
 	row := func(c int) []float32 { return x[(b*C+c)*T+t0 : (b*C+c)*T+t1] }
 	for c := 0; c < C; c++ {
-		for t, v := range row(c) {
-			m[t] += v
-		}
+		kernels.AddTo(m, row(c))
 	}
 	inv := 1 / float32(C)
 	for t := range m {
 		m[t] *= inv
 	}
 	for c := 0; c < C; c++ {
-		for t, v := range row(c) {
-			d := v - m[t]
-			r[t] += d * d
-		}
+		kernels.AddSquaredDiff(r, row(c), m)
 	}
 	for t, v := range r {
 		r[t] = float32(1 / math.Sqrt(float64(v*inv+eps)))
 	}
 	for c := 0; c < C; c++ {
-		gc, bc := gamma[c], beta[c]
-		ys := y[(b*C+c)*T+t0 : (b*C+c)*T+t1]
-		for t, v := range row(c) {
-			ys[t] = (v-m[t])*r[t]*gc + bc
-		}
+		kernels.NormAffine(y[(b*C+c)*T+t0:(b*C+c)*T+t1], row(c), m, r, gamma[c], beta[c])
 	}
 }
 

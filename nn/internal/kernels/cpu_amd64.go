@@ -57,3 +57,14 @@ func sgemmKernel16x16(k int, a, b, c *float32, ldc, acc int)
 //
 //go:noescape
 func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
+
+// The AVX2 forms of vec.go's loops (n >= 1).
+//
+//go:noescape
+func addToAVX2(dst, src *float32, n int)
+
+//go:noescape
+func addSquaredDiffAVX2(dst, x, m *float32, n int)
+
+//go:noescape
+func normAffineAVX2(y, x, m, r *float32, n int, gain, bias float32)

@@ -13,3 +13,13 @@ func hasAVX512() bool { return false }
 func sgemmKernel16x16(k int, a, b, c *float32, ldc, acc int) {
 	panic("kernels: assembly micro-kernel called on a build without it")
 }
+
+func addToAVX2(dst, src *float32, n int) { panic("kernels: assembly called on a build without it") }
+
+func addSquaredDiffAVX2(dst, x, m *float32, n int) {
+	panic("kernels: assembly called on a build without it")
+}
+
+func normAffineAVX2(y, x, m, r *float32, n int, g, b float32) {
+	panic("kernels: assembly called on a build without it")
+}
