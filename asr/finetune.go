@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/dist"
 	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/internal/seed"
 	"github.com/wav2vec-go/wav2vec/nn"
@@ -243,6 +244,13 @@ type FinetuneConfig struct {
 	// only blanks) and the temporary files of a killed run removed at the
 	// start; nil means slog's default logger.
 	Log *slog.Logger
+	// Comm, when it has several ranks (mpirun), splits every batch over
+	// them and averages their gradients; rank 0 alone writes Out's files.
+	// Every rank reads the same data and, to resume, the same Out. A rank
+	// whose Finetune returns an error must end the job (Comm.Abort, or
+	// dist.Finish with a non-zero code), or the others wait for it. nil
+	// is one process.
+	Comm dist.Comm `json:"-"`
 	// stopAt, in tests, interrupts the run as a cancellation would once
 	// this many updates are done.
 	stopAt int
@@ -374,6 +382,7 @@ type trainer struct {
 	st       trainState
 	res      FinetuneResult
 	acc      intervalSums
+	gradBuf  []float32 // the allreduce buffer of a data-parallel run
 }
 
 // Finetune fine-tunes a CTC recogniser as cfg says, writing metrics and
@@ -392,6 +401,9 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
+	}
+	if !cfg.lead() { // rank 0 reports
+		cfg.Log, cfg.Progress = slog.New(slog.DiscardHandler), io.Discard
 	}
 	tr := &trainer{cfg: cfg}
 	if err := tr.setup(); err != nil {
@@ -417,7 +429,9 @@ func Finetune(ctx context.Context, cfg FinetuneConfig) (*FinetuneResult, error) 
 // folder, and builds or restores the model, the optimiser and the data.
 func (tr *trainer) setup() error {
 	cfg := tr.cfg
-	train.Clean(cfg.Out, cfg.Log)
+	if cfg.lead() {
+		train.Clean(cfg.Out, cfg.Log)
+	}
 	tr.pcg = rand.NewPCG(cfg.Seed, 0xf1e7_0e5a)
 	tr.rng = rand.New(tr.pcg)
 	var ck *nn.Checkpoint
@@ -469,9 +483,14 @@ func (tr *trainer) setup() error {
 	}
 	tr.saver = train.NewSaver(cfg.Out, cfg.SaveEvery)
 	tr.saver.SetBest(tr.st.BestScore)
-	tr.metrics, err = train.OpenMetrics(cfg.Out, tr.step)
-	if err != nil {
-		return err
+	if err := train.SameOnAllRanks(cfg.Comm, []string{"step", "epoch", "position", "parameter checksum"},
+		[]float64{float64(tr.step), float64(tr.st.Epoch), float64(tr.st.Position), train.Checksum(tr.m.Params())}); err != nil {
+		return fmt.Errorf("asr: %w", err)
+	}
+	if cfg.lead() {
+		if tr.metrics, err = train.OpenMetrics(cfg.Out, tr.step); err != nil {
+			return err
+		}
 	}
 	tr.progress = train.NewProgress(cfg.Progress, cfg.MaxSteps, cfg.Quiet)
 	return nil
@@ -756,7 +775,7 @@ func (tr *trainer) loop(ctx context.Context) error {
 	tr.res.Interrupted, err = train.Loop(ctx, tr, train.LoopConfig{
 		MaxSteps: cfg.MaxSteps, LogEvery: cfg.LogEvery, ValidEvery: cfg.ValidEvery, Validate: tr.valid != nil,
 		MaxSkipsInARow: maxSkipsInARow, Data: tr.loader.Stream, Name: cfg.Train,
-		Metrics: tr.metrics, Saver: tr.saver, Progress: tr.progress, Log: cfg.Log,
+		Metrics: tr.metrics, Saver: tr.saver, Progress: tr.progress, Log: cfg.Log, Comm: cfg.Comm,
 		AfterStep: func(step int) {
 			if cfg.stopAt > 0 && step >= cfg.stopAt {
 				cancel()
@@ -833,6 +852,9 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	}
 	if len(rows) == 0 {
 		return 0, 0, 0, false, nil
+	}
+	if tr.parallel() {
+		return tr.updatePart(rows, labels)
 	}
 	phase := tr.setFrozen()
 	in, err := tr.m.prepareWarped(rows, bucketSamples, tr.vtlpFactors(len(rows)))
@@ -970,3 +992,7 @@ func (tr *trainer) validate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// lead reports whether this process writes the run's files: it is the
+// only one, or rank 0 of a data-parallel run.
+func (c *FinetuneConfig) lead() bool { return c.Comm == nil || c.Comm.Rank() == 0 }

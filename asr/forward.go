@@ -35,6 +35,12 @@ func (m *Model) prepare(rows [][]float32, bucket int) (*batchInput, error) {
 // prepareWarped is prepare with the log-mel features of row b computed with
 // VTLN warp factor warps[b] (nil: none; see encoder.Input.BatchWarped).
 func (m *Model) prepareWarped(rows [][]float32, bucket int, warps []float64) (*batchInput, error) {
+	return m.preparePadded(rows, bucket, warps, 0)
+}
+
+// preparePadded is prepareWarped with rows padded to at least minL
+// samples (a process's part of a batch padded as the whole batch is).
+func (m *Model) preparePadded(rows [][]float32, bucket int, warps []float64, minL int) (*batchInput, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("asr: empty batch")
 	}
@@ -49,6 +55,7 @@ func (m *Model) prepareWarped(rows [][]float32, bucket int, warps []float64) (*b
 	if bucket > 0 {
 		L = (longest + bucket - 1) / bucket * bucket
 	}
+	L = max(L, minL)
 	B := len(rows)
 	in := &batchInput{B: B, L: L, T: m.Frames(L), frames: make([]int, B)}
 	in.valid = make([]float32, B*in.T)

@@ -33,6 +33,7 @@ type Graph struct {
 	params map[*Param]*Node
 	inputs map[string]*Node
 	rng    *rand.Rand
+	window batchWindow // SetBatchWindow
 	nextID int
 	prog   *Program // set by Compile
 }

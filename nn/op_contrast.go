@@ -99,6 +99,7 @@ type contrastOp struct {
 	dl         []float64 // dLoss/dlogit (unscaled by the incoming gradient), [B, T, K+1]
 	correct    float64
 	wsum       float64
+	norm       float64 // SetNorm
 }
 
 func (k *contrastOp) name() string {
@@ -181,6 +182,9 @@ func contrastForward[F float](k *contrastOp, c, q, w, ch, qh, s []F) float64 {
 		wsum += float64(v)
 	}
 	k.wsum = wsum
+	if k.norm > 0 {
+		wsum = k.norm // SetNorm: the whole batch's weight sum
+	}
 	logits := make([]float64, K+1)
 	var loss float64
 	for b := range B {

@@ -39,17 +39,20 @@ func (k *dropoutOp) forward(out buf, in []buf) {
 	// 16-bit uniforms, four per draw: the drop probability is p rounded
 	// to a multiple of 2^-16.
 	thr := uint64(k.p*65536 + 0.5)
-	for i := 0; i < n; i += 4 {
-		r := rng.Uint64()
-		for j := i; j < min(i+4, n); j++ {
-			if r&0xffff < thr {
-				k.mask[j] = 0
-			} else {
-				k.mask[j] = keep
+	k.g.window.dropoutMask(k.mask, func(mask []float32) {
+		n := len(mask)
+		for i := 0; i < n; i += 4 {
+			r := rng.Uint64()
+			for j := i; j < min(i+4, n); j++ {
+				if r&0xffff < thr {
+					mask[j] = 0
+				} else {
+					mask[j] = keep
+				}
+				r >>= 16
 			}
-			r >>= 16
 		}
-	}
+	})
 	if out.f32 != nil {
 		maskKernel(out.f32, in[0].f32, k.mask)
 	} else {

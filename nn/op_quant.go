@@ -376,6 +376,8 @@ type diversityOp struct {
 	counts []float64 // [G*V] weighted mean of the hard usage
 	wsum   float64
 	perp   float64
+	reduce func([]float64) // SetReduce
+	sums   []float64
 }
 
 func (k *diversityOp) name() string { return fmt.Sprintf("diversity(G=%d,V=%d)", k.G, k.V) }
@@ -428,6 +430,9 @@ func diversityForward[F float](k *diversityOp, logits, w []F, B, T int) float64 
 				}
 			}
 		}
+	}
+	if k.reduce != nil {
+		k.reduceSums()
 	}
 	if k.wsum != 0 {
 		for i := range k.avg {
@@ -530,4 +535,15 @@ func diversityGrad[F float](k *diversityGradOp, dst []F, gout float64, w []F) {
 func (k *diversityGradOp) backward(g *Graph, in []*Node, out, gout *Node, need []bool) []*Node {
 	g.failf("%s: second derivatives are not supported", k.name())
 	return make([]*Node, len(in))
+}
+
+// reduceSums passes the unnormalised sums to the SetReduce function and
+// takes back what it leaves.
+func (k *diversityOp) reduceSums() {
+	n := len(k.avg)
+	k.sums = append(append(append(k.sums[:0], k.avg...), k.counts...), k.wsum)
+	k.reduce(k.sums)
+	copy(k.avg, k.sums[:n])
+	copy(k.counts, k.sums[n:2*n])
+	k.wsum = k.sums[2*n]
 }

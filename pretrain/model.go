@@ -255,7 +255,10 @@ func (tg *trainGraph) Close() error { return tg.prog.Close() }
 //
 // The feature penalty keeps the feature encoder's output small; the logmel
 // input has no feature encoder, so it has no penalty.
-func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, error) {
+//
+// A graph for B rows of a batch of total rows split over processes weighs
+// the feature penalty by B/total, its share of the whole batch's mean.
+func (m *Model) buildGraph(B, L, total int, train bool, seed uint64) (*trainGraph, error) {
 	T := m.Frames(L)
 	if T < encoder.MinMaskSpans {
 		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, encoder.MinMaskSpans)
@@ -295,7 +298,11 @@ func (m *Model) buildGraph(B, L int, train bool, seed uint64) (*trainGraph, erro
 		pen = g.Mean(g.Square(feats))
 		outs = append(outs, pen)
 		if pc.FeaturePenalty != 0 {
-			loss = g.Add(loss, g.Scale(pen, pc.FeaturePenalty))
+			w := pc.FeaturePenalty
+			if total != B {
+				w *= float64(B) / float64(total)
+			}
+			loss = g.Add(loss, g.Scale(pen, w))
 		}
 	}
 	tg.parts = [3]*nn.Node{con, div, pen}
@@ -322,6 +329,14 @@ type stepResult struct {
 // the distractors, the Gumbel noise and the temperature, all random draws
 // from rng, or, for cluster targets, each frame's cluster.
 func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64) error {
+	return m.preparePart(tg, audio, rng, temp, 0, tg.B)
+}
+
+// preparePart is prepare for rows first to first+B-1 (audio) of a batch
+// of total rows split over processes: it draws the masks, distractors and
+// noise of the whole batch and keeps these rows', and makes the
+// contrastive loss divide by the masked frames of the whole batch.
+func (m *Model) preparePart(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64, first, total int) error {
 	pc := m.Config.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
 	rows := make([][]float32, B)
@@ -329,10 +344,11 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 		rows[b] = audio[b*tg.L : (b+1)*tg.L]
 	}
 	tg.prog.Set(tg.x, m.input.Batch(rows, tg.L))
-	mask := make([]float32, B*T)
-	idx := make([]int32, B*T*K)
+	mask := make([]float32, total*T)
+	idx := make([]int32, total*T*K)
 	masked := make([]int, 0, T)
-	for b := range B {
+	var all float64
+	for b := range total {
 		row := mask[b*T : (b+1)*T]
 		encoder.SpanMask(rng, row, pc.MaskProb, pc.MaskLength)
 		masked = masked[:0]
@@ -341,17 +357,22 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 				masked = append(masked, t)
 			}
 		}
+		all += float64(len(masked))
 		Distractors(rng, idx[b*T*K:(b+1)*T*K], masked, T, K)
 	}
+	mask, idx = mask[first*T:(first+B)*T], idx[first*T*K:(first+B)*T*K]
 	tg.prog.Set(tg.mask, mask)
 	if err := tg.contrast.SetDistractors(idx); err != nil {
 		return fmt.Errorf("pretrain: %w", err)
+	}
+	if total != B {
+		tg.contrast.SetNorm(all)
 	}
 	if m.clusterTargets() {
 		return m.setClusters(tg, rows, mask)
 	}
 	if tg.train {
-		m.Quantizer.FillNoise(tg.prog, tg.quant, rng)
+		m.Quantizer.FillNoisePart(tg.prog, tg.quant, rng, first)
 		m.Quantizer.SetTemperature(tg.quant, temp)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/dist"
 	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/published"
 	"github.com/wav2vec-go/wav2vec/train"
@@ -46,6 +47,13 @@ type Options struct {
 	// AfterStep, if set, is called after every update with the step number
 	// (tests use it to interrupt a run).
 	AfterStep func(step int)
+	// Comm, when it has several ranks (mpirun), splits every batch over
+	// them and averages their gradients; rank 0 alone writes Out's files.
+	// Every rank reads the same Train, Valid and, to resume, Out. A rank
+	// whose Run returns an error must end the job (Comm.Abort, or
+	// dist.Finish with a non-zero code), or the others wait for it. nil
+	// is one process.
+	Comm dist.Comm
 }
 
 // Result summarises a run.
@@ -82,10 +90,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	lead := o.Comm == nil || o.Comm.Rank() == 0
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
-	train.Clean(o.Out, log)
+	if lead {
+		train.Clean(o.Out, log)
+	} else {
+		log = slog.New(slog.DiscardHandler) // rank 0 reports
+	}
 	var t *Trainer
 	var err error
 	if o.Resume {
@@ -108,6 +121,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		t.SetMaxSteps(o.MaxSteps)
 	}
 	pc := t.Model.Config.Pretrain
+	t.Comm = o.Comm
+	if err := train.SameOnAllRanks(o.Comm, []string{"step", "epoch", "position", "parameter checksum"},
+		[]float64{float64(t.Step), float64(t.Epoch), float64(t.Position), train.Checksum(t.Model.Params())}); err != nil {
+		return res, fmt.Errorf("pretrain: %w", err)
+	}
 
 	r := &runner{t: t}
 	if r.loader, err = openLoader(o.Train, t, true, log); err != nil {
@@ -134,10 +152,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
-	if r.metrics, err = train.OpenMetrics(o.Out, t.Step); err != nil {
-		return res, err
+	if lead {
+		if r.metrics, err = train.OpenMetrics(o.Out, t.Step); err != nil {
+			return res, err
+		}
+		defer r.metrics.Close()
 	}
-	defer r.metrics.Close()
 	r.saver = train.NewSaver(o.Out, time.Duration(pc.SaveMinutes*float64(time.Minute)))
 	if o.Resume {
 		if err := r.saver.LoadBest(); err != nil {
@@ -145,14 +165,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	progress := o.Progress
-	if progress == nil {
+	if progress == nil || !lead {
 		progress = io.Discard
 	}
 	res.Interrupted, err = train.Loop(ctx, r, train.LoopConfig{
 		MaxSteps: pc.MaxSteps, LogEvery: pc.LogEvery, ValidEvery: pc.ValidEvery, Validate: r.valid != nil,
 		MaxSkipsInARow: maxSkipsInARow, Data: r.loader.Stream, Name: o.Train,
 		Metrics: r.metrics, Saver: r.saver, Progress: train.NewProgress(progress, pc.MaxSteps, o.Quiet), Log: log,
-		AfterStep: o.AfterStep,
+		AfterStep: o.AfterStep, Comm: o.Comm,
 	})
 	if err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/dist"
 	"github.com/wav2vec-go/wav2vec/encoder"
 	"github.com/wav2vec-go/wav2vec/internal/seed"
 	"github.com/wav2vec-go/wav2vec/nn"
@@ -23,6 +24,9 @@ const maxGraphs = 6
 type Trainer struct {
 	Model *Model
 	Seed  uint64
+	// Comm, when it has several ranks, splits every batch over them
+	// (TrainStep); nil is one process.
+	Comm dist.Comm
 
 	Step           int      // updates done
 	Epoch          int      // epoch of the next batch
@@ -31,14 +35,18 @@ type Trainer struct {
 	SkippedUtts    int64    // utterances the loaders left out, each counted once (set by Run)
 	skipped        [2][]int // the rows of the training and validation manifests they are
 
-	opt    *nn.Adam
-	sched  nn.Schedule
-	graphs *nn.Cache[graphKey, *trainGraph]
+	gradBuf []float32 // the allreduce buffer of a data-parallel run
+	// gradHook, in tests, sees the batch's gradient before clipping.
+	gradHook func(params []*nn.Param)
+	opt      *nn.Adam
+	sched    nn.Schedule
+	graphs   *nn.Cache[graphKey, *trainGraph]
 }
 
 type graphKey struct {
 	B, L  int
 	train bool
+	total int // rows of the whole batch when B is a process's part of it
 }
 
 // StepStats is what one TrainStep measured.
@@ -106,8 +114,14 @@ func cropLength(n int) int {
 
 // graph returns the compiled graph for B crops of L samples.
 func (t *Trainer) graph(B, L int, training bool) (*trainGraph, error) {
-	return t.graphs.Get(graphKey{B, L, training}, func() (*trainGraph, error) {
-		return t.Model.buildGraph(B, L, training, t.Seed)
+	return t.graphPart(B, L, B, training)
+}
+
+// graphPart returns the compiled graph for B crops of L samples that are
+// a part of a batch of total crops (see buildGraph).
+func (t *Trainer) graphPart(B, L, total int, training bool) (*trainGraph, error) {
+	return t.graphs.Get(graphKey{B, L, training, total}, func() (*trainGraph, error) {
+		return t.Model.buildGraph(B, L, total, training, t.Seed)
 	})
 }
 
@@ -142,6 +156,9 @@ const (
 // position moves past the batch.
 func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 	L := cropLength(b.T)
+	if t.Comm != nil && t.Comm.Size() > 1 {
+		return t.trainStepPart(b, L)
+	}
 	tg, err := t.graph(b.B, L, true)
 	if err != nil {
 		return StepStats{}, err
@@ -178,6 +195,9 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 		return skip(fmt.Sprintf("loss is %g", r.Loss))
 	}
 	params := m.Params()
+	if t.gradHook != nil {
+		t.gradHook(params)
+	}
 	st.GradNorm = nn.ClipGradNorm(params, m.Config.Pretrain.ClipNorm)
 	if !train.Finite(st.GradNorm) {
 		return skip(fmt.Sprintf("gradient norm is %g", st.GradNorm))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/wav2vec-go/wav2vec/dataset"
+	"github.com/wav2vec-go/wav2vec/dist"
 )
 
 // An Update is what one batch did to a Trainer.
@@ -75,6 +76,52 @@ type LoopConfig struct {
 	// AfterStep, when set, is called after each applied update and what
 	// followed it (metrics line, validation, save), with the step.
 	AfterStep func(step int)
+
+	stop func() error // set by Loop (agree)
+	// Comm is the data-parallel job (nil: one process). Every rank runs
+	// the same loop over the same batches; the trainer's Update averages
+	// the gradients. Rank 0 alone validates, saves and writes metrics
+	// (the others should get a nil Metrics and a quiet Progress), and the
+	// ranks agree before every batch whether to stop, so that a signal
+	// seen by one rank stops all of them after the same update.
+	Comm dist.Comm
+}
+
+// lead reports whether this process writes the run's files.
+func (c *LoopConfig) lead() bool { return c.Comm == nil || c.Comm.Rank() == 0 }
+
+// ranks returns the number of processes of the run.
+func (c *LoopConfig) ranks() int {
+	if c.Comm == nil {
+		return 1
+	}
+	return c.Comm.Size()
+}
+
+// agree returns the context the loop runs under: ctx itself for one
+// process; for several, one that is cancelled on every rank at the same
+// point, when stop (called before each batch) finds that any rank's ctx
+// is done.
+func (c *LoopConfig) agree(ctx context.Context) (context.Context, func() error, context.CancelFunc) {
+	if c.ranks() == 1 {
+		return ctx, func() error { return nil }, func() {}
+	}
+	agreed, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	flag := make([]float64, 1)
+	stop := func() error {
+		flag[0] = 0
+		if ctx.Err() != nil {
+			flag[0] = 1
+		}
+		if err := c.Comm.AllreduceSum64(flag); err != nil {
+			return err
+		}
+		if flag[0] > 0 {
+			cancel()
+		}
+		return nil
+	}
+	return agreed, stop, cancel
 }
 
 // Loop trains t until MaxSteps updates are done or ctx is cancelled, then
@@ -88,6 +135,9 @@ func Loop(ctx context.Context, t Trainer, c LoopConfig) (interrupted bool, err e
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	ctx, stop, cancel := c.agree(ctx)
+	defer cancel()
+	c.stop = stop
 	emptyEpochs, skipsInARow := 0, 0
 	for t.Step() < c.MaxSteps && ctx.Err() == nil {
 		epoch, pos := t.Position()
@@ -110,6 +160,9 @@ func Loop(ctx context.Context, t Trainer, c LoopConfig) (interrupted bool, err e
 	}
 	c.Progress.Done()
 	interrupted = ctx.Err() != nil && t.Step() < c.MaxSteps
+	if !c.lead() {
+		return interrupted, nil
+	}
 	return interrupted, t.SaveLast()
 }
 
@@ -119,6 +172,9 @@ func (c *LoopConfig) epoch(ctx context.Context, t Trainer, epoch, pos int, skips
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for b := range c.Data(sctx, epoch, pos) {
+		if err := c.stop(); err != nil {
+			return ran, err
+		}
 		if ctx.Err() != nil {
 			return ran, nil
 		}
@@ -132,8 +188,10 @@ func (c *LoopConfig) epoch(ctx context.Context, t Trainer, epoch, pos int, skips
 		}
 		ran = true
 		if u.Skipped != "" {
-			c.Log.Warn("update skipped", "step", t.Step()+1, "reason", u.Skipped, "epoch", b.Epoch, "batch", b.Position)
-			if err := c.Metrics.Write(u.SkipRow); err != nil {
+			if c.lead() {
+				c.Log.Warn("update skipped", "step", t.Step()+1, "reason", u.Skipped, "epoch", b.Epoch, "batch", b.Position)
+			}
+			if err := c.Metrics.Write(c.withRanks(u.SkipRow)); err != nil {
 				return ran, err
 			}
 			if *skipsInARow++; c.MaxSkipsInARow > 0 && *skipsInARow >= c.MaxSkipsInARow {
@@ -145,16 +203,16 @@ func (c *LoopConfig) epoch(ctx context.Context, t Trainer, epoch, pos int, skips
 		step := t.Step()
 		c.Progress.Update(step, u.Seconds, u.Fields...)
 		if step%c.LogEvery == 0 || step == c.MaxSteps {
-			if err := c.Metrics.Write(t.MetricsRow()); err != nil {
+			if err := c.Metrics.Write(c.withRanks(t.MetricsRow())); err != nil {
 				return ran, err
 			}
 		}
-		if c.Validate && (step%c.ValidEvery == 0 || step == c.MaxSteps) {
+		if c.Validate && c.lead() && (step%c.ValidEvery == 0 || step == c.MaxSteps) {
 			if err := t.Validate(ctx); err != nil {
 				return ran, err
 			}
 		}
-		if c.Saver.Due() {
+		if c.lead() && c.Saver.Due() {
 			if err := t.SaveLast(); err != nil {
 				return ran, err
 			}
@@ -167,4 +225,12 @@ func (c *LoopConfig) epoch(ctx context.Context, t Trainer, epoch, pos int, skips
 		}
 	}
 	return ran, nil
+}
+
+// withRanks adds the number of processes to a training metrics line.
+func (c *LoopConfig) withRanks(row map[string]any) map[string]any {
+	if row != nil {
+		row["ranks"] = c.ranks()
+	}
+	return row
 }

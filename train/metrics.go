@@ -88,8 +88,12 @@ func (m *Metrics) Path() string { return m.path }
 
 // Write appends v as one line of JSON (keys in sorted order). Non-finite
 // float values, which JSON cannot hold, are written as the strings "NaN",
-// "+Inf" and "-Inf", so a skipped update still shows in the log.
+// "+Inf" and "-Inf", so a skipped update still shows in the log. A nil
+// *Metrics (the ranks of a data-parallel run other than 0) writes nothing.
 func (m *Metrics) Write(v map[string]any) error {
+	if m == nil {
+		return nil
+	}
 	clean := make(map[string]any, len(v))
 	for k, x := range v {
 		clean[k] = jsonSafe(x)
@@ -123,7 +127,7 @@ func jsonSafe(x any) any {
 
 // Close syncs and closes the file.
 func (m *Metrics) Close() error {
-	if m.f == nil {
+	if m == nil || m.f == nil {
 		return nil
 	}
 	err := m.f.Sync()

@@ -112,9 +112,17 @@ func runFinetune(e *env, args []string) int {
 	if err := cfg.Validate(); err != nil {
 		return settingsErr(e, fs, err)
 	}
+	comm, err := joinJob()
+	if err != nil {
+		return fail(e, err)
+	}
+	cfg.Comm = comm
 	res, err := asr.Finetune(e.ctx, cfg)
 	if err != nil {
 		return fail(e, err)
+	}
+	if comm.Rank() != 0 {
+		return exitOK // rank 0 reports
 	}
 	if res.Interrupted {
 		fmt.Fprintf(e.stderr, "wav2vec: interrupted at step %d; saved %s (continue with --resume)\n", res.Steps, train.LastPath(*out))

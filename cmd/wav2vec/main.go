@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/wav2vec-go/wav2vec/dist"
 	"github.com/wav2vec-go/wav2vec/internal/atomicfile"
 )
 
@@ -62,7 +63,7 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
-	os.Exit(code)
+	os.Exit(dist.Finish(code))
 }
 
 // startProfile writes a CPU profile of the whole run to path (for

@@ -53,12 +53,20 @@ func runPretrain(e *env, args []string) int {
 			return fail(e, err)
 		}
 	}
+	comm, err := joinJob()
+	if err != nil {
+		return fail(e, err)
+	}
 	res, err := pretrain.Run(e.ctx, pretrain.Options{
 		Train: *trainPath, Valid: *validPath, Out: *out, Config: cfg, Seed: *seed,
 		MaxSteps: *maxSteps, Resume: *resume, Init: *init, Progress: e.stderr, Quiet: *quiet, Log: newLogger(e),
+		Comm: comm,
 	})
 	if err != nil {
 		return fail(e, err)
+	}
+	if comm.Rank() != 0 {
+		return exitOK // rank 0 reports
 	}
 	if res.Interrupted {
 		fmt.Fprintf(e.stderr, "wav2vec: interrupted at step %d; saved %s (continue with --resume)\n", res.Steps, train.LastPath(*out))
