@@ -16,6 +16,7 @@ import (
 	"github.com/wav2vec-go/wav2vec/asr/defaultmodel"
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/encoder"
+	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/published"
 )
 
@@ -122,7 +123,8 @@ func speech(t *testing.T) [][]float32 {
 
 // TestONNXMatchesForward exports convolutional (waveform and log-mel) and
 // transformer (post-LN with the group feature norm, pre-LN with layer
-// norms) models and checks that onnxruntime's output on the fixture
+// norms, the toolkit's tiny one) models, normalising in the graph or
+// reading their samples as they are, and checks that onnxruntime's output on the fixture
 // recordings, alone and as a batch of two, equals LogProbs' to 1e-4.
 func TestONNXMatchesForward(t *testing.T) {
 	ortEnv(t)
@@ -134,6 +136,14 @@ func TestONNXMatchesForward(t *testing.T) {
 			}
 			return m
 		},
+		"conv-tiny-wave-raw": func(t *testing.T) *asr.Model {
+			m, err := asr.New(encoder.Tiny(), nil, asr.InitScratch, rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Config.NoNormalize = true // digital silence reaches the network as exact zeros
+			return m
+		},
 		"default-logmel": func(t *testing.T) *asr.Model {
 			m, err := defaultmodel.Model()
 			if err != nil {
@@ -142,6 +152,8 @@ func TestONNXMatchesForward(t *testing.T) {
 			return m
 		},
 	}
+	models["tiny-transformer"] = func(t *testing.T) *asr.Model { return tinyTransformer(t, false) }
+	models["tiny-transformer-raw"] = func(t *testing.T) *asr.Model { return tinyTransformer(t, true) }
 	for _, v := range []string{"w2v2-base-ctc", "w2v2-large-ctc", "hubert-large-ctc"} {
 		models[v] = func(t *testing.T) *asr.Model {
 			pm, err := published.LoadHF(filepath.Join("..", "published", "testdata", v))
@@ -239,4 +251,30 @@ func TestONNXCallerNormalizes(t *testing.T) {
 	if !(len(got) == len(want) && worst <= 1e-4) {
 		t.Errorf("%d values against %d, max abs difference %g, want <= 1e-4", len(got), len(want), worst)
 	}
+}
+
+// tinyTransformer returns the toolkit's tiny transformer (layer feature
+// norms, post-LN, a positional convolution of kernel 64 in 16 groups) with
+// random weights and a random head; raw: the model reads its samples
+// unnormalised (do_normalize false).
+func tinyTransformer(t *testing.T, raw bool) *asr.Model {
+	rng := rand.New(rand.NewPCG(5, 6))
+	body, err := encoder.NewTransformer(encoder.TransformerTiny(), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := []string{"<pad>", "|", "A", "B", "C", "D"}
+	D := body.Config.Dim
+	w, bias := &nn.Param{Name: "lm_head.weight", Shape: []int{len(vocab), D}, Data: make([]float32, len(vocab)*D)}, &nn.Param{Name: "lm_head.bias", Shape: []int{len(vocab)}, Data: make([]float32, len(vocab))}
+	for i := range w.Data {
+		w.Data[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	for i := range bias.Data {
+		bias.Data[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	m, err := asr.FromPublished(&published.Model{Arch: "Wav2Vec2ForCTC", Body: body, HeadW: w, HeadB: bias, Vocab: vocab, Blank: 0, Delimiter: 1, Normalize: !raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -84,6 +84,19 @@ func hermiteCentred(y0, y1, d0, d1 float64) [4]float64 {
 	}
 }
 
+// geluSmall bounds the inputs whose gelu comes from its Taylor series
+// instead of the table: the cubics are exact to 1e-8 absolutely, not
+// relatively, so near 0 (where gelu(u) is about u/2) they would give 0 a
+// gelu of about 1e-9, and a tiny input a wrong one. Layer norms in their
+// epsilon regime (a frame of digital silence) scale such values up 300-fold
+// per layer, so that a model's output on silence would follow the error.
+const geluSmall = 1.0 / 64
+
+// geluTaylor returns gelu(u) for |u| < geluSmall, exact to float64's
+// rounding relative to u: u/2 + (u^2 - u^4/6) / sqrt(2 pi), the next term
+// u^6 / (40 sqrt(2 pi)) being below 1e-11 of u/2.
+func geluTaylor(u float64) float64 { return u * (0.5 + invSqrt2Pi*u*(1-u*u/6)) }
+
 // geluEval evaluates the table p at u, geluLo < u < geluHi.
 func geluEval(p *[1024][4]float64, u float64) float64 {
 	s := u*geluInvH + geluMid // in (0, 2*geluMid)
@@ -103,6 +116,8 @@ func gelu32(y, x []float32) {
 		}
 		for i, u := range b {
 			switch {
+			case u > -geluSmall && u < geluSmall:
+				b[i] = geluTaylor(u)
 			case u > geluLo && u < geluHi:
 				b[i] = geluEval(geluPoly, u)
 			case u >= geluHi:
