@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/wav2vec-go/wav2vec/nn/internal/kernels"
+)
 
 // invSqrt2Pi is 1/sqrt(2*pi).
 const invSqrt2Pi = 0.3989422804014327
@@ -107,6 +111,12 @@ func geluEval(p *[1024][4]float64, u float64) float64 {
 }
 
 func gelu32(y, x []float32) {
+	done := kernels.GELU(y, x, geluPoly)
+	geluScalar32(y[done:], x[done:])
+}
+
+// geluScalar32 is gelu32 in Go.
+func geluScalar32(y, x []float32) {
 	var t [256]float64
 	for lo := 0; lo < len(x); lo += len(t) {
 		n := min(len(t), len(x)-lo)
@@ -133,6 +143,12 @@ func gelu32(y, x []float32) {
 }
 
 func geluGrad32(dx, x, dy []float32) {
+	done := kernels.GELUGrad(dx, x, dy, geluGradPoly)
+	geluGradScalar32(dx[done:], x[done:], dy[done:])
+}
+
+// geluGradScalar32 is geluGrad32 in Go.
+func geluGradScalar32(dx, x, dy []float32) {
 	var t [256]float64
 	for lo := 0; lo < len(x); lo += len(t) {
 		n := min(len(t), len(x)-lo)

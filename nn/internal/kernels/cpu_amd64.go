@@ -68,3 +68,14 @@ func addSquaredDiffAVX2(dst, x, m *float32, n int)
 
 //go:noescape
 func normAffineAVX2(y, x, m, r *float32, n int, gain, bias float32)
+
+// geluAVX2 is GELU's vector form (n a multiple of 4, tab nn's table).
+//
+//go:noescape
+func geluAVX2(y, x *float32, n int, tab *float64)
+
+// geluGradAVX2 is GELU's gradient in vector form (n a multiple of 4, tab
+// nn's table of the derivative).
+//
+//go:noescape
+func geluGradAVX2(dx, x, dy *float32, n int, tab *float64)

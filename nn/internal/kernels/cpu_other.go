@@ -23,3 +23,11 @@ func addSquaredDiffAVX2(dst, x, m *float32, n int) {
 func normAffineAVX2(y, x, m, r *float32, n int, g, b float32) {
 	panic("kernels: assembly called on a build without it")
 }
+
+func geluAVX2(y, x *float32, n int, tab *float64) {
+	panic("kernels: assembly called on a build without it")
+}
+
+func geluGradAVX2(dx, x, dy *float32, n int, tab *float64) {
+	panic("kernels: assembly called on a build without it")
+}

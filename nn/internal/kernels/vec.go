@@ -44,3 +44,30 @@ func NormAffine(y, x, m, r []float32, g, b float32) {
 		y[i] = (v-m[i])*r[i]*g + b
 	}
 }
+
+// GELU computes nn's float32 GELU of the leading multiple of 4 of x into y
+// with AVX2, from tab, nn's table of cubics, and returns how many it did:
+// 0 without AVX2. nn computes the rest, and checks that both give the same
+// bits.
+func GELU(y, x []float32, tab *[1024][4]float64) int {
+	n := len(x) &^ 3
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	y = y[:n]
+	geluAVX2(&y[0], &x[0], n, &tab[0][0])
+	return n
+}
+
+// GELUGrad is GELU for the gradient: dx = dy * gelu'(x) for the leading
+// multiple of 4 of x, from tab, nn's table of the derivative's cubics; it
+// returns how many it did (0 without AVX2).
+func GELUGrad(dx, x, dy []float32, tab *[1024][4]float64) int {
+	n := len(x) &^ 3
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	dx, dy = dx[:n], dy[:n]
+	geluGradAVX2(&dx[0], &x[0], &dy[0], n, &tab[0][0])
+	return n
+}
