@@ -164,6 +164,14 @@ func (m *Model) Mask(g *nn.Graph, x, mask *nn.Node) *nn.Node {
 // padded batch gives the same c on real frames as each utterance alone;
 // c is 0 on padding frames. A nil valid means every frame is real.
 func (m *Model) Context(g *nn.Graph, x, valid *nn.Node) *nn.Node {
+	return m.ContextLayers(g, x, valid, nil)
+}
+
+// ContextLayers is Context that also appends, when layers is not nil,
+// each block's output (the residual stream after the block, before the
+// final norm; padding zeroed as in Context) to *layers, [B, Dim, T] each:
+// data2vec's teacher targets average the top ones.
+func (m *Model) ContextLayers(g *nn.Graph, x, valid *nn.Node, layers *[]*nn.Node) *nn.Node {
 	keep := func(x *nn.Node) *nn.Node {
 		if valid == nil {
 			return x
@@ -173,6 +181,9 @@ func (m *Model) Context(g *nn.Graph, x, valid *nn.Node) *nn.Node {
 	x = keep(x)
 	for _, b := range m.Blocks {
 		x = keep(b.Forward(g, x))
+		if layers != nil {
+			*layers = append(*layers, x)
+		}
 	}
 	return keep(m.ContextNorm.Forward(g, x))
 }

@@ -10,7 +10,10 @@ import (
 // seconds trained per second and the model's GFLOP/s (forward FLOPs x 3
 // for forward and backward), for the waveform and the logmel input (whose
 // log-mel features are computed inside the timing but not counted as
-// FLOPs), and for the tiny transformer ("tiny-transformer").
+// FLOPs), and for the tiny transformer ("tiny-transformer"); and the same
+// two networks with data2vec's teacher targets ("tiny-data2vec",
+// "tiny-transformer-data2vec": the student's forward and backward plus the
+// teacher's forward, FullConfig.TrainFLOPs).
 func BenchmarkPretrainStep(b *testing.B) {
 	for _, input := range []string{"wave", "logmel"} {
 		b.Run(input, func(b *testing.B) {
@@ -20,6 +23,8 @@ func BenchmarkPretrainStep(b *testing.B) {
 		})
 	}
 	b.Run(PresetTinyTransformer, func(b *testing.B) { benchPretrainStep(b, TinyTransformerConfig()) })
+	b.Run(PresetTinyData2vec, func(b *testing.B) { benchPretrainStep(b, TinyData2vecConfig()) })
+	b.Run(PresetTinyTransformerData2vec, func(b *testing.B) { benchPretrainStep(b, TinyTransformerData2vecConfig()) })
 }
 
 func benchPretrainStep(b *testing.B, cfg FullConfig) {
@@ -40,5 +45,5 @@ func benchPretrainStep(b *testing.B, cfg FullConfig) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(B*L)/16000/sec, "audio-s/s")
-	b.ReportMetric(3*tr.Model.Config.ForwardFLOPs(B, L)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(tr.Model.Config.TrainFLOPs(B, L)/sec/1e9, "GFLOP/s")
 }

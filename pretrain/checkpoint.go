@@ -23,6 +23,11 @@ type trainState struct {
 	SkippedRows      []int   `json:"skipped_rows,omitempty"`
 	SkippedValidRows []int   `json:"skipped_valid_rows,omitempty"`
 	Temperature      float64 `json:"temperature"` // of the next update, for readers
+	// The teacher targets: tau of the next update (for readers), and the
+	// targets' variance at the run's first update, the collapse guard's
+	// reference.
+	EMADecay       float64 `json:"ema_decay,omitempty"`
+	TargetVarFirst float64 `json:"target_var_first,omitempty"`
 }
 
 // checkpoint returns what SaveCheckpoint writes for the trainer: the
@@ -39,11 +44,20 @@ func (t *Trainer) checkpoint() ([]*nn.Param, map[string][]float32, map[string]st
 			extra[name] = v
 		}
 	}
+	if tc := t.Model.teacher; tc != nil {
+		for name, v := range tc.tensors() {
+			extra[name] = v
+		}
+	}
 	st := trainState{
 		Seed: t.Seed, Epoch: t.Epoch, Position: t.Position,
 		SkippedUpdates: t.SkippedUpdates, SkippedUtts: t.SkippedUtts,
 		SkippedRows: t.skipped[0], SkippedValidRows: t.skipped[1],
-		Temperature: t.Model.Quantizer.Temperature(int64(t.Step)),
+		Temperature:    t.Model.Quantizer.Temperature(int64(t.Step)),
+		TargetVarFirst: t.targetVarFirst,
+	}
+	if t.Model.teacher != nil {
+		st.EMADecay = emaDecay(t.Model.Config.Pretrain, t.Step)
 	}
 	for _, kv := range []struct {
 		k string
@@ -67,7 +81,8 @@ func (t *Trainer) Save(path string) error {
 
 // modelFromCheckpoint builds the model a pretraining checkpoint describes
 // and loads its weights, and, with targets, the k-means of its cluster
-// targets (which training needs and inference does not).
+// targets or the EMA teacher of its teacher targets (which training needs
+// and inference does not).
 func modelFromCheckpoint(c *nn.Checkpoint, targets bool) (*Model, error) {
 	if kind := c.Meta[nn.MetaKind]; kind != Kind {
 		return nil, fmt.Errorf("pretrain: %s: checkpoint kind %q, want %q", c.Path, kind, Kind)
@@ -103,6 +118,15 @@ func modelFromCheckpoint(c *nn.Checkpoint, targets bool) (*Model, error) {
 			return nil, fmt.Errorf("pretrain: %s: %s targets: %w", c.Path, cfg.Pretrain.Targets, err)
 		}
 		m.clusters.feats = feats
+	}
+	if targets && m.teacherTargets() {
+		if m.teacher, err = newTeacher(m); err != nil {
+			return nil, fmt.Errorf("pretrain: %s: %w", c.Path, err)
+		}
+		get := func(name string) ([]float32, bool) { t, ok := c.Tensors[name]; return t.Data, ok }
+		if err := m.teacher.load(get); err != nil {
+			return nil, fmt.Errorf("pretrain: %s: the teacher of the teacher targets: %w", c.Path, err)
+		}
 	}
 	return m, nil
 }
@@ -150,5 +174,6 @@ func LoadTrainer(path string) (*Trainer, error) {
 	t.Step, t.Epoch, t.Position = step, st.Epoch, st.Position
 	t.SkippedUpdates, t.SkippedUtts = st.SkippedUpdates, st.SkippedUtts
 	t.skipped = [2][]int{st.SkippedRows, st.SkippedValidRows}
+	t.targetVarFirst = st.TargetVarFirst
 	return t, nil
 }

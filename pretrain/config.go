@@ -28,10 +28,28 @@ type Config struct {
 	// training audio before the first update, as HuBERT's first iteration)
 	// or "c" (clusters of the context vectors of the pretraining checkpoint
 	// TargetsFrom, as HuBERT's later iterations). With clusters the
-	// quantizer and its diversity loss are unused.
+	// quantizer and its diversity loss are unused. "teacher" is data2vec's
+	// regression of an EMA teacher's averaged top layers (see teacher.go):
+	// no quantizer, no contrastive loss.
 	Targets     string `json:"targets"`
 	Clusters    int    `json:"clusters"`     // K of the cluster targets (100)
 	TargetsFrom string `json:"targets_from"` // the teacher checkpoint of the "c" targets
+
+	// The "teacher" targets (data2vec; the names are data2vec's). tau, the
+	// EMA decay, is EMADecay at the first update and ramps linearly to
+	// EMAEndDecay at update EMAAnnealEndStep, then stays there.
+	AverageTopK      int     `json:"average_top_k_layers"` // the teacher's top K layers averaged (8; at most the network's layers)
+	EMADecay         float64 `json:"ema_decay"`            // tau of the first update (0.999)
+	EMAEndDecay      float64 `json:"ema_end_decay"`        // tau from EMAAnnealEndStep on (0.9999)
+	EMAAnnealEndStep int     `json:"ema_anneal_end_step"`  // updates of the ramp (tiny 1500, base 30000); 0: EMAEndDecay throughout
+	LossBeta         float64 `json:"loss_beta"`            // 0: squared error (the default); > 0: smooth-L1 with this beta
+	Clones           int     `json:"clones"`               // masked copies of each utterance per teacher pass (1)
+	// The collapse guard: a run stops with an error when the targets'
+	// variance across frames stays below CollapseRatio times its first
+	// value for CollapseUpdates updates in a row (and saves no checkpoint
+	// during such a streak). CollapseRatio 0 turns it off.
+	CollapseRatio   float64 `json:"collapse_ratio"`   // 1e-3
+	CollapseUpdates int     `json:"collapse_updates"` // 10
 
 	DiversityWeight float64 `json:"diversity_weight"` // alpha (0.1)
 	FeaturePenalty  float64 `json:"feature_penalty"`  // weight of mean(feats^2) (10)
@@ -93,6 +111,8 @@ func Tiny() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
 		Targets: TargetsQuantizer, Clusters: 100,
+		AverageTopK: 8, EMADecay: 0.999, EMAEndDecay: 0.9999, EMAAnnealEndStep: 1500, Clones: 1,
+		CollapseRatio: 1e-3, CollapseUpdates: 10,
 		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
 		BatchSeconds: 16, CropSeconds: 2, LogEvery: 10, ValidEvery: 500, SaveMinutes: 5,
@@ -107,6 +127,8 @@ func Base() Config {
 	return Config{
 		MaskProb: 0.65, MaskLength: 10, Negatives: 100, LogitTemp: 0.1, FinalDim: 256,
 		Targets: TargetsQuantizer, Clusters: 100, DiversityWeight: 0.1, FeaturePenalty: 10,
+		AverageTopK: 8, EMADecay: 0.999, EMAEndDecay: 0.9999, EMAAnnealEndStep: 30000, Clones: 1,
+		CollapseRatio: 1e-3, CollapseUpdates: 10,
 		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
 		BatchSeconds: 87.5, CropSeconds: 250000.0 / 16000, LogEvery: 200, ValidEvery: 5000, SaveMinutes: 10,
@@ -122,6 +144,7 @@ const (
 	maxNegatives    = 1024
 	maxFinalDim     = 8192
 	maxClusters     = 8192
+	maxClones       = 64
 	maxBatchSeconds = 3600
 )
 
@@ -151,8 +174,27 @@ func (c Config) Validate() error {
 		if c.TargetsFrom == "" {
 			bad("targets %q needs targets_from, the pretraining checkpoint whose c is clustered", c.Targets)
 		}
+	case TargetsTeacher:
 	default:
-		bad("targets %q: want %s, %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC, TargetsContext)
+		bad("targets %q: want %s, %s, %s or %s", c.Targets, TargetsQuantizer, TargetsMFCC, TargetsContext, TargetsTeacher)
+	}
+	if c.AverageTopK < 1 {
+		bad("average_top_k_layers %d: want at least 1", c.AverageTopK)
+	}
+	if !(c.EMADecay >= 0 && c.EMADecay <= 1) || !(c.EMAEndDecay >= 0 && c.EMAEndDecay <= 1) {
+		bad("ema_decay %g, ema_end_decay %g: want 0 to 1", c.EMADecay, c.EMAEndDecay)
+	}
+	if c.EMAAnnealEndStep < 0 {
+		bad("ema_anneal_end_step %d: want 0 (no ramp) or more", c.EMAAnnealEndStep)
+	}
+	if !(c.LossBeta >= 0) || !fin(c.LossBeta) {
+		bad("loss_beta %g: want 0 (squared error) or more (smooth-L1)", c.LossBeta)
+	}
+	if c.Clones < 1 || c.Clones > maxClones {
+		bad("clones %d: want 1 to %d", c.Clones, maxClones)
+	}
+	if !(c.CollapseRatio >= 0 && c.CollapseRatio < 1) || c.CollapseUpdates < 1 {
+		bad("collapse_ratio %g, collapse_updates %d: want a ratio from 0 (off) to below 1 and at least 1 update", c.CollapseRatio, c.CollapseUpdates)
 	}
 	if c.Clusters < 2 || c.Clusters > maxClusters {
 		bad("clusters %d: want 2 to %d", c.Clusters, maxClusters)
@@ -245,6 +287,22 @@ func TinyTransformerConfig() FullConfig {
 	return FullConfig{Transformer: &tc, Quantizer: quantizer.Tiny(), Pretrain: pc}
 }
 
+// TinyData2vecConfig returns TinyConfig() with data2vec's teacher targets
+// (Targets "teacher": the average of the top 8 of the 10 context blocks).
+func TinyData2vecConfig() FullConfig {
+	c := TinyConfig()
+	c.Pretrain.Targets = TargetsTeacher
+	return c
+}
+
+// TinyTransformerData2vecConfig returns TinyTransformerConfig() with
+// data2vec's teacher targets (the average of all 4 layers).
+func TinyTransformerData2vecConfig() FullConfig {
+	c := TinyTransformerConfig()
+	c.Pretrain.Targets = TargetsTeacher
+	return c
+}
+
 // BaseTransformerConfig returns wav2vec 2.0 BASE as fairseq pretrains it:
 // encoder.TransformerBase, quantizer.Base and Base().
 func BaseTransformerConfig() FullConfig {
@@ -277,11 +335,15 @@ const (
 	PresetBase            = "base"
 	PresetTinyTransformer = "tiny-transformer"
 	PresetBaseTransformer = "base-transformer"
+	// data2vec's teacher targets on the tiny networks.
+	PresetTinyData2vec            = "tiny-data2vec"
+	PresetTinyTransformerData2vec = "tiny-transformer-data2vec"
 )
 
 // ConfigByName returns TinyConfig() for "tiny", BaseConfig() for "base",
 // TinyTransformerConfig() for "tiny-transformer", BaseTransformerConfig()
-// for "base-transformer", and otherwise reads nameOrPath as a JSON file
+// for "base-transformer", TinyData2vecConfig() for "tiny-data2vec",
+// TinyTransformerData2vecConfig() for "tiny-transformer-data2vec", and otherwise reads nameOrPath as a JSON file
 // {"encoder": {...}, "quantizer": {...}, "pretrain": {...}} or
 // {"transformer": {...}, "quantizer": {...}, "pretrain": {...}}: each
 // part, and each field of a part, that the file leaves out keeps the value
@@ -297,10 +359,14 @@ func ConfigByName(nameOrPath string) (FullConfig, error) {
 		return TinyTransformerConfig(), nil
 	case PresetBaseTransformer:
 		return BaseTransformerConfig(), nil
+	case PresetTinyData2vec:
+		return TinyData2vecConfig(), nil
+	case PresetTinyTransformerData2vec:
+		return TinyTransformerData2vecConfig(), nil
 	}
 	data, err := os.ReadFile(nameOrPath)
 	if err != nil {
-		return FullConfig{}, fmt.Errorf("pretrain: config %q is not tiny, base, tiny-transformer, base-transformer or a readable JSON file: %w", nameOrPath, err)
+		return FullConfig{}, fmt.Errorf("pretrain: config %q is not tiny, base, tiny-transformer, base-transformer, tiny-data2vec, tiny-transformer-data2vec or a readable JSON file: %w", nameOrPath, err)
 	}
 	c, err := ParseConfig(data)
 	if err != nil {

@@ -44,6 +44,11 @@ func TestConfigByName(t *testing.T) {
 		{"both.json", `{"encoder": {}, "transformer": {}}`, "give one context network"},
 		{"null.json", `{"transformer": null}`, `"transformer": null`},
 		{"heads.json", `{"transformer": {"num_attention_heads": 3}}`, "hidden_size 256 in 3 heads"},
+		{"ema.json", `{"pretrain": {"targets": "teacher", "ema_decay": 1.5}}`, "ema_decay 1.5"},
+		{"topk.json", `{"pretrain": {"targets": "teacher", "average_top_k_layers": 0}}`, "average_top_k_layers 0"},
+		{"beta.json", `{"pretrain": {"loss_beta": -1}}`, "loss_beta -1"},
+		{"clones.json", `{"pretrain": {"clones": 0}}`, "clones 0"},
+		{"collapse.json", `{"pretrain": {"collapse_ratio": 1}}`, "collapse_ratio 1"},
 	} {
 		path := write(tc.name, tc.body)
 		_, err := ConfigByName(path)
@@ -54,7 +59,7 @@ func TestConfigByName(t *testing.T) {
 	if _, err := ConfigByName(filepath.Join(dir, "missing.json")); err == nil || !strings.HasPrefix(err.Error(), "pretrain: ") {
 		t.Errorf("missing file: %v", err)
 	}
-	for _, name := range []string{PresetTiny, PresetBase, PresetTinyTransformer, PresetBaseTransformer} {
+	for _, name := range []string{PresetTiny, PresetBase, PresetTinyTransformer, PresetBaseTransformer, PresetTinyData2vec, PresetTinyTransformerData2vec} {
 		c, err := ConfigByName(name)
 		if err != nil {
 			t.Fatal(err)
@@ -62,8 +67,11 @@ func TestConfigByName(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		if transformer := strings.HasSuffix(name, "-transformer"); (c.Transformer != nil) != transformer {
+		if transformer := strings.Contains(name, "-transformer"); (c.Transformer != nil) != transformer {
 			t.Errorf("%s: transformer %v", name, c.Transformer)
+		}
+		if teacher := strings.HasSuffix(name, "-data2vec"); (c.Pretrain.Targets == TargetsTeacher) != teacher {
+			t.Errorf("%s: targets %q", name, c.Pretrain.Targets)
 		}
 	}
 	// A transformer file: what it leaves out is tiny-transformer's, and it

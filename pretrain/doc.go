@@ -34,6 +34,39 @@
 // (the teacher, Config.TargetsFrom), as HuBERT's later iterations do. The
 // centroids are saved in the checkpoint; the quantizer is not trained.
 //
+// Config.Targets "teacher" is data2vec's non-contrastive objective
+// (Baevski et al. 2022; teacher.go). A teacher, a copy of the student's
+// feature encoder and context network (not the head), runs on the
+// unmasked crops as a separate forward-only program in inference mode (no
+// dropout, no gradients). The targets are the average of its top K layers,
+// K = min(AverageTopK, layers) (8; tiny's conv network has 10 blocks, tiny-
+// transformer 4 layers), each instance-normalised per utterance and
+// channel over time (eps 1e-5, no affine), computed in Go between the two
+// programs. The layers are the transformer's layer outputs (after the
+// layer's final LayerNorm in the post-LN layout: data2vec takes the
+// feed-forward output before that residual sum and norm, which the
+// instance norm makes similar) and the conv network's block outputs (the
+// residual stream, before the final norm). The student sees the crop
+// span-masked as for the other targets (Clones differently masked copies
+// of each crop per teacher pass, data2vec 2.0's sharing of the teacher's
+// cost), and the loss is the mean over masked frames and channels of
+// (Head(c) - y)^2, or smooth-L1 with beta LossBeta > 0 (nn.SmoothL1):
+// data2vec divides the per-frame sum by sqrt(Dim) instead of Dim, a
+// constant factor Adam does not see. After every applied update the
+// teacher moves, w = tau*w + (1-tau)*s, with tau rising linearly from
+// EMADecay (0.999) at the first update to EMAEndDecay (0.9999) at update
+// EMAAnnealEndStep and staying there (data2vec's ema_anneal_end_step);
+// every rank of a data-parallel run applies it to the same averaged
+// update, so the teachers stay identical. The teacher is saved in the
+// checkpoint as extra tensors (pretrain.teacher.NAME), so a resumed run
+// is bit-identical; inference (Extract, fine-tuning, probing) reads the
+// student and ignores the head and the teacher. The collapse guard: the
+// variance of the averaged targets across the masked frames (mean over
+// channels) is logged at every update; when it stays below CollapseRatio
+// times its value at the run's first update for CollapseUpdates updates in
+// a row, Run stops with ErrCollapse and saves no checkpoint during such a
+// streak.
+//
 // Every crop of a batch has the same length (dataset.Loader's Pretrain
 // mode), so a training graph depends only on (batch size, samples): the
 // contrastive loss is computed over every frame with a per-frame weight (1

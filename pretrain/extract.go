@@ -2,7 +2,6 @@ package pretrain
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -45,8 +44,8 @@ func (m *Model) checkLayer(layer string) error {
 	if layer != LayerZ && layer != LayerC && layer != LayerQ {
 		return fmt.Errorf("pretrain: extract: unknown layer %q (want z, c or q)", layer)
 	}
-	if layer == LayerQ && m.clusterTargets() {
-		return errors.New("pretrain: extract: this model was trained on cluster targets and has no trained quantizer: no layer q (want z or c)")
+	if layer == LayerQ && !m.quantizerTargets() {
+		return fmt.Errorf("pretrain: extract: this model was trained on %s targets and has no trained quantizer: no layer q (want z or c)", m.Config.Pretrain.Targets)
 	}
 	return nil
 }

@@ -15,7 +15,8 @@ import (
 // that the contrastive loss compares (fairseq's final_proj and project_q).
 // With cluster targets ("mfcc" or "c"), project_q embeds each frame's
 // cluster (a one-hot vector of Clusters values) instead of its code, and
-// the quantizer is not trained.
+// the quantizer is not trained. With the teacher targets ("teacher") there
+// are no projections but Head, and an EMA teacher (teacher.go).
 type Model struct {
 	Config FullConfig // with the pretraining defaults filled in
 	// Encoder is the convolutional network, nil with Transformer, wav2vec
@@ -25,9 +26,14 @@ type Model struct {
 	Quantizer   *quantizer.Quantizer
 	FinalProj   *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
 	ProjectQ    *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
+	// Head is the regression head of the teacher targets,
+	// pretrain.head: c [Dim] -> Dim (nil for the other targets, which
+	// have FinalProj and ProjectQ instead).
+	Head *nn.Linear
 
 	input    *encoder.Input // the waveform, or its log-mel features
 	clusters *kmeans        // the cluster targets' k-means, once fitted
+	teacher  *teacher       // the teacher targets' EMA teacher, made by the trainer
 	params   nn.Params
 }
 
@@ -64,6 +70,12 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	m.Config.Quantizer = m.Quantizer.Config
+	if m.teacherTargets() {
+		if m.Head, err = nn.NewLinear(&m.params, "pretrain.head", dim, dim, false, rng); err != nil {
+			return nil, fmt.Errorf("pretrain: %w", err)
+		}
+		return m, nil
+	}
 	fd := m.Config.Pretrain.FinalDim
 	if m.FinalProj, err = nn.NewLinear(&m.params, "pretrain.final_proj", dim, fd, false, rng); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
@@ -98,6 +110,11 @@ func (cfg FullConfig) ParamShapes() []nn.ParamShape {
 		ps = cfg.Encoder.ParamShapes()
 		feat = cfg.Encoder.FeatureDim()
 		dim = nn.Dim{Size: cfg.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
+	}
+	if pc.Targets == TargetsTeacher {
+		return append(ps,
+			nn.ParamShape{Name: "pretrain.head.weight", Dims: []nn.Dim{dim, dim}},
+			nn.ParamShape{Name: "pretrain.head.bias", Dims: []nn.Dim{dim}})
 	}
 	qDim := nn.Dim{Size: cfg.Quantizer.WithDefaults().Dim, Field: "quantizer.dim"}
 	if pc.Targets != TargetsQuantizer {
@@ -175,8 +192,18 @@ func (m *Model) reach() int {
 }
 
 // clusterTargets reports whether the targets are k-means clusters (of
-// MFCCs or a teacher's c) rather than the quantizer's codes.
-func (m *Model) clusterTargets() bool { return m.Config.Pretrain.Targets != TargetsQuantizer }
+// MFCCs or a teacher's c).
+func (m *Model) clusterTargets() bool {
+	t := m.Config.Pretrain.Targets
+	return t == TargetsMFCC || t == TargetsContext
+}
+
+// quantizerTargets reports whether the targets are the quantizer's codes,
+// which train the quantizer.
+func (m *Model) quantizerTargets() bool { return m.Config.Pretrain.Targets == TargetsQuantizer }
+
+// teacherTargets reports whether the targets are data2vec's EMA teacher's.
+func (m *Model) teacherTargets() bool { return m.Config.Pretrain.Targets == TargetsTeacher }
 
 // centreProjectQ sets project_q's bias to -W*mean, where mean is the
 // average codebook row of each group: the projected targets start centred
@@ -209,12 +236,13 @@ func (m *Model) centreProjectQ() {
 	}
 }
 
-// Params returns every parameter: the encoder's, the quantizer's (unless
-// the targets are clusters) and the projections'.
+// Params returns every parameter: the encoder's, the quantizer's (with
+// the quantizer's targets) and the projections' (or the head's). The
+// teacher's are not parameters: nothing trains them.
 func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
 	ps = append(ps, m.bodyParams()...)
-	if !m.clusterTargets() {
+	if m.quantizerTargets() {
 		ps = append(ps, m.Quantizer.Params()...)
 	}
 	return append(ps, m.params.List()...)
@@ -232,14 +260,20 @@ type trainGraph struct {
 	quant    quantizer.Out
 	contrast *nn.Contrastive
 	loss     *nn.Node
-	parts    [3]*nn.Node // contrastive, diversity (nil for clusters), feature penalty
+	parts    [3]*nn.Node // contrastive (or regression), diversity (nil for clusters), feature penalty
 	train    bool
+	reg      *regression // the teacher targets' inputs and teacher program
 
 	clusterPPL float64 // perplexity of the masked frames' clusters
 }
 
 // Close releases the compiled program.
-func (tg *trainGraph) Close() error { return tg.prog.Close() }
+func (tg *trainGraph) Close() error {
+	if tg.reg != nil {
+		tg.reg.tprog.Close()
+	}
+	return tg.prog.Close()
+}
 
 // buildGraph builds and compiles the loss graph:
 //
@@ -262,6 +296,9 @@ func (m *Model) buildGraph(B, L, total int, train bool, seed uint64) (*trainGrap
 	T := m.Frames(L)
 	if T < encoder.MinMaskSpans {
 		return nil, fmt.Errorf("pretrain: crops of %d samples give %d frames, want at least %d", L, T, encoder.MinMaskSpans)
+	}
+	if m.teacherTargets() {
+		return m.buildRegressionGraph(B, L, total, train, seed)
 	}
 	pc := m.Config.Pretrain
 	g := nn.NewGraph()
@@ -323,6 +360,11 @@ func (m *Model) buildGraph(B, L, total int, train bool, seed uint64) (*trainGrap
 type stepResult struct {
 	Loss, Contrastive, Diversity, FeaturePenalty float64
 	Perplexity, Accuracy, MaskedFrames           float64
+	// The teacher targets: the regression loss (this graph's share of the
+	// batch's), and the sums over the masked frames of the averaged
+	// targets and their squares per channel, then the frame count.
+	Regression float64
+	TargetSums []float64
 }
 
 // prepare sets the graph's inputs for a batch: the audio, the span masks,
@@ -337,6 +379,9 @@ func (m *Model) prepare(tg *trainGraph, audio []float32, rng *rand.Rand, temp fl
 // noise of the whole batch and keeps these rows', and makes the
 // contrastive loss divide by the masked frames of the whole batch.
 func (m *Model) preparePart(tg *trainGraph, audio []float32, rng *rand.Rand, temp float64, first, total int) error {
+	if tg.reg != nil {
+		return m.prepareRegression(tg, audio, rng, first, total)
+	}
 	pc := m.Config.Pretrain
 	B, T, K := tg.B, tg.T, pc.Negatives
 	rows := make([][]float32, B)
@@ -381,6 +426,9 @@ func (m *Model) preparePart(tg *trainGraph, audio []float32, rng *rand.Rand, tem
 // run runs the graph (forward, and backward in training) and reads the
 // losses and statistics.
 func (m *Model) run(tg *trainGraph) (stepResult, error) {
+	if tg.reg != nil {
+		return m.runRegression(tg)
+	}
 	if err := tg.prog.Run(); err != nil {
 		return stepResult{}, fmt.Errorf("pretrain: %w", err)
 	}

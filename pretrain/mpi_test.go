@@ -72,11 +72,15 @@ func TestMPIGradients(t *testing.T) {
 	withPenalty.Pretrain.ClipNorm = 0
 	tf := quickTransformerConfig()
 	tf.Pretrain.ClipNorm = 0
+	teacherConv, teacherTf := quickTeacherConfig(), quickTransformerTeacherConfig()
+	teacherConv.Pretrain.ClipNorm, teacherTf.Pretrain.ClipNorm = 0, 0
+	teacherConv.Pretrain.Clones = 2
 	for _, tc := range []struct {
 		name string
 		cfg  FullConfig
 		B    int
-	}{{"conv/4", withPenalty, 4}, {"conv/3", withPenalty, 3}, {"conv/1", withPenalty, 1}, {"transformer/3", tf, 3}} {
+	}{{"conv/4", withPenalty, 4}, {"conv/3", withPenalty, 3}, {"conv/1", withPenalty, 1}, {"transformer/3", tf, 3},
+		{"teacher/3", teacherConv, 3}, {"teacher/1", teacherConv, 1}, {"transformer-teacher/3", teacherTf, 3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			one, err := NewTrainer(tc.cfg, 5)
 			if err != nil {

@@ -30,7 +30,7 @@ func (t *Trainer) trainStepPart(b *dataset.Batch, L int) (StepStats, error) {
 		AudioSeconds: float64(b.B*L) / audio.SampleRate,
 		LR:           t.sched.LR(t.Step + 1),
 	}
-	if !m.clusterTargets() {
+	if m.quantizerTargets() {
 		st.Temperature = m.Quantizer.Temperature(int64(t.Step))
 	}
 	t.opt.ZeroGrad()
@@ -51,27 +51,35 @@ func (t *Trainer) trainStepPart(b *dataset.Batch, L int) (StepStats, error) {
 		if err := m.preparePart(tg, x, rng, st.Temperature, first, b.B); err != nil {
 			return st, err
 		}
-		m.Quantizer.SetReduce(tg.quant, func(s []float64) {
-			if err := c.AllreduceSum64(s); err != nil && reduceErr == nil {
-				reduceErr = err
-			}
-		})
+		if !m.teacherTargets() {
+			m.Quantizer.SetReduce(tg.quant, func(s []float64) {
+				if err := c.AllreduceSum64(s); err != nil && reduceErr == nil {
+					reduceErr = err
+				}
+			})
+		}
 		r, err := m.run(tg)
 		if err != nil {
 			return st, err
 		}
-		sums[0], sums[1] = r.Contrastive, r.FeaturePenalty*float64(rows)/float64(b.B)
+		sums[0], sums[1] = r.Contrastive+r.Regression, r.FeaturePenalty*float64(rows)/float64(b.B)
 		if r.MaskedFrames > 0 {
 			sums[2], sums[3] = r.Accuracy*r.MaskedFrames, r.MaskedFrames
 		}
 		sums[4], sums[5], sums[6] = r.Diversity, r.Perplexity, 1
-	} else if !m.clusterTargets() {
+		if r.TargetSums != nil {
+			sums = append(sums, r.TargetSums...)
+		}
+	} else if m.quantizerTargets() {
 		// No rows here: join the diversity loss's allreduce with nothing.
 		q := m.Quantizer.Config
 		reduceErr = c.AllreduceSum64(make([]float64, 2*q.Groups*q.Codes+1))
 	}
 	if reduceErr != nil {
 		return st, fmt.Errorf("pretrain: %w", reduceErr)
+	}
+	if m.teacherTargets() && len(sums) == 7 { // no rows here: join with zeros
+		sums = append(sums, make([]float64, 2*m.Dim()+1)...)
 	}
 	if err := c.AllreduceSum64(sums); err != nil {
 		return st, fmt.Errorf("pretrain: %w", err)
@@ -80,7 +88,11 @@ func (t *Trainer) trainStepPart(b *dataset.Batch, L int) (StepStats, error) {
 	st.Accuracy = sums[2] / sums[3]
 	st.Diversity, st.Perplexity = sums[4]/sums[6], sums[5]/sums[6]
 	st.Loss = st.Contrastive
-	if !m.clusterTargets() && pc.DiversityWeight != 0 {
+	if m.teacherTargets() {
+		st.Regression, st.Contrastive, st.Accuracy = st.Contrastive, 0, 0
+		st.TargetVar = targetVariance(sums[7:])
+	}
+	if m.quantizerTargets() && pc.DiversityWeight != 0 {
 		st.Loss += pc.DiversityWeight * st.Diversity
 	}
 	if m.input.Mel() == nil && pc.FeaturePenalty != 0 {
@@ -115,5 +127,6 @@ func (t *Trainer) trainStepPart(b *dataset.Batch, L int) (StepStats, error) {
 		return st, fmt.Errorf("pretrain: %w", err)
 	}
 	t.Step++
+	st.EMADecay = t.updateTeacher()
 	return st, nil
 }

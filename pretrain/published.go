@@ -79,8 +79,8 @@ func (m *Model) Published() (*published.Model, error) {
 	if m.Transformer == nil {
 		return nil, fmt.Errorf("pretrain: the model's context network is convolutional; only transformer models have a published layout")
 	}
-	if m.clusterTargets() {
-		return nil, fmt.Errorf("pretrain: the model was trained on %s cluster targets: Hugging Face's layout has a quantizer's, not k-means targets", m.Config.Pretrain.Targets)
+	if !m.quantizerTargets() {
+		return nil, fmt.Errorf("pretrain: the model was trained on %s targets: Hugging Face's pretraining layout has a quantizer's", m.Config.Pretrain.Targets)
 	}
 	q := m.Quantizer
 	return &published.Model{

@@ -54,6 +54,9 @@ type Options struct {
 	// dist.Finish with a non-zero code), or the others wait for it. nil
 	// is one process.
 	Comm dist.Comm
+
+	// trainerHook, in tests, sees the trainer once it is made.
+	trainerHook func(*Trainer)
 }
 
 // Result summarises a run.
@@ -122,12 +125,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	pc := t.Model.Config.Pretrain
 	t.Comm = o.Comm
+	if o.trainerHook != nil {
+		o.trainerHook(t)
+	}
 	if err := train.SameOnAllRanks(o.Comm, []string{"step", "epoch", "position", "parameter checksum"},
 		[]float64{float64(t.Step), float64(t.Epoch), float64(t.Position), train.Checksum(t.Model.Params())}); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
 
-	r := &runner{t: t}
+	r := &runner{t: t, log: log, savedStep: -1}
+	if o.Resume {
+		r.savedStep = t.Step
+	}
 	if r.loader, err = openLoader(o.Train, t, true, log); err != nil {
 		return res, err
 	}
@@ -246,13 +255,19 @@ type runner struct {
 	metrics       *train.Metrics
 	saver         *train.Saver
 	acc           intervalStats
+	log           *slog.Logger
+	savedStep     int // step of the last checkpoint written (-1: none in this run)
 }
 
 func (r *runner) Step() int                    { return r.t.Step }
 func (r *runner) Position() (int, int)         { return r.t.Epoch, r.t.Position }
 func (r *runner) SetPosition(epoch, batch int) { r.t.Epoch, r.t.Position = epoch, batch }
 func (r *runner) Validate(ctx context.Context) error {
-	return validate(ctx, r.t, r.loader, r.valid, r.saver, r.metrics)
+	saved, err := validate(ctx, r.t, r.loader, r.valid, r.saver, r.metrics)
+	if saved {
+		r.savedStep = r.t.Step
+	}
+	return err
 }
 
 func (r *runner) Update(b *dataset.Batch) (train.Update, error) {
@@ -266,6 +281,13 @@ func (r *runner) Update(b *dataset.Batch) (train.Update, error) {
 	}
 	r.acc.add(st)
 	r.acc.last = st
+	if r.t.Model.teacherTargets() {
+		if err := r.t.watchCollapse(st.TargetVar, r.savedStep); err != nil {
+			return train.Update{}, err
+		}
+		return train.Update{Ran: true, Seconds: st.AudioSeconds, Fields: []train.Field{
+			{Name: "loss", Value: st.Loss}, {Name: "var", Value: st.TargetVar}}}, nil
+	}
 	return train.Update{Ran: true, Seconds: st.AudioSeconds, Fields: []train.Field{
 		{Name: "loss", Value: st.Loss}, {Name: "ppl", Value: st.Perplexity}, {Name: "acc", Value: st.Accuracy}}}, nil
 }
@@ -278,12 +300,21 @@ func (r *runner) MetricsRow() map[string]any {
 }
 
 func (r *runner) SaveLast() error {
+	if r.t.lowVarStreak > 0 {
+		r.log.Warn("pretrain: checkpoint_last not saved: the targets' variance is below the collapse guard's threshold",
+			"step", r.t.Step, "updates_in_a_row", r.t.lowVarStreak, "last_saved_step", r.savedStep)
+		return nil
+	}
 	r.t.noteSkips(r.loader, r.valid)
 	params, extra, meta, err := r.t.checkpoint()
 	if err != nil {
 		return err
 	}
-	return r.saver.SaveLast(params, extra, meta)
+	if err := r.saver.SaveLast(params, extra, meta); err != nil {
+		return err
+	}
+	r.savedStep = r.t.Step
+	return nil
 }
 
 // openLoader opens a manifest for pretraining: crops of CropSeconds,
@@ -315,34 +346,45 @@ func openLoader(path string, t *Trainer, shuffle bool, log *slog.Logger) (*datas
 }
 
 // validate runs a validation pass, logs it and saves checkpoint_best if
-// it improved.
-func validate(ctx context.Context, t *Trainer, loader, valid *dataset.Loader, saver *train.Saver, metrics *train.Metrics) error {
+// it improved (never while the collapse guard sees low variance), and
+// reports whether it saved.
+func validate(ctx context.Context, t *Trainer, loader, valid *dataset.Loader, saver *train.Saver, metrics *train.Metrics) (saved bool, err error) {
 	vs, err := t.Validate(ctx, valid)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	t.noteSkips(loader, valid)
-	params, extra, meta, err := t.checkpoint()
-	if err != nil {
-		return err
+	best := false
+	if t.lowVarStreak == 0 {
+		params, extra, meta, err := t.checkpoint()
+		if err != nil {
+			return false, err
+		}
+		if best, err = saver.SaveBest(vs.Loss, params, extra, meta); err != nil {
+			return false, err
+		}
 	}
-	best, err := saver.SaveBest(vs.Loss, params, extra, meta)
-	if err != nil {
-		return err
-	}
-	return metrics.Write(map[string]any{
+	row := map[string]any{
 		"step": t.Step, "valid_loss": vs.Loss, "valid_contrastive": vs.Contrastive,
 		"valid_accuracy": vs.Accuracy, "valid_perplexity": vs.Perplexity, "valid_batches": vs.Batches, "best": best,
-	})
+	}
+	if t.Model.teacherTargets() {
+		row["valid_regression"], row["valid_target_var"] = vs.Regression, vs.TargetVar
+		delete(row, "valid_contrastive")
+		delete(row, "valid_accuracy")
+		delete(row, "valid_perplexity")
+	}
+	return best, metrics.Write(row)
 }
 
 // intervalStats averages the updates between two metrics lines.
 type intervalStats struct {
 	n                                            int
 	loss, con, div, pen, ppl, acc, gnorm, audioS float64
+	reg, tvar                                    float64
 	start                                        time.Time
 	last                                         StepStats
 }
@@ -359,6 +401,8 @@ func (a *intervalStats) add(st StepStats) {
 	a.ppl += st.Perplexity
 	a.acc += st.Accuracy
 	a.gnorm += st.GradNorm
+	a.reg += st.Regression
+	a.tvar += st.TargetVar
 	a.audioS += st.AudioSeconds
 }
 
@@ -372,6 +416,14 @@ func (a *intervalStats) line(t *Trainer, last StepStats) map[string]any {
 		"perplexity": a.ppl / n, "accuracy": a.acc / n, "grad_norm": a.gnorm / n,
 		"lr": last.LR, "temperature": last.Temperature,
 		"skipped_updates": t.SkippedUpdates, "skipped_files": t.SkippedUtts,
+	}
+	if t.Model.teacherTargets() {
+		// No contrastive loss, codebook or temperature: the regression,
+		// the targets' variance (the collapse signal) and tau.
+		for _, k := range []string{"contrastive", "diversity", "perplexity", "accuracy", "temperature"} {
+			delete(v, k)
+		}
+		v["regression"], v["target_var"], v["ema_decay"] = a.reg/n, a.tvar/n, last.EMADecay
 	}
 	if el := time.Since(a.start).Seconds(); a.n > 1 && el > 0 {
 		// The first update's time is not measured: speed over the rest.

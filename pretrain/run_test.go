@@ -112,7 +112,9 @@ func quickTransformerConfig() FullConfig {
 // TestResumeBitIdentical stops a run halfway and resumes it, and wants the
 // weights and metrics of a run straight through, with the quantizer's
 // targets and with cluster targets of MFCCs and of a teacher's c (whose
-// k-means must come back from the checkpoint), and with the transformer.
+// k-means must come back from the checkpoint), with the transformer, and
+// with data2vec's teacher targets on both networks (whose EMA teacher must
+// come back from the checkpoint).
 func TestResumeBitIdentical(t *testing.T) {
 	teacherDir := t.TempDir()
 	teacher := filepath.Join(teacherDir, "teacher")
@@ -123,10 +125,10 @@ func TestResumeBitIdentical(t *testing.T) {
 	fromC := quickMFCCConfig()
 	fromC.Pretrain.Targets = TargetsContext
 	fromC.Pretrain.TargetsFrom = train.LastPath(teacher)
-	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC, quickTransformerConfig()} {
+	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC, quickTransformerConfig(), quickTeacherConfig(), quickTransformerTeacherConfig()} {
 		name := cfg.Pretrain.Targets
 		if cfg.Transformer != nil {
-			name = "transformer"
+			name = "transformer-" + name
 		}
 		t.Run(name, func(t *testing.T) { testResume(t, cfg) })
 	}
@@ -208,8 +210,16 @@ func testResume(t *testing.T, cfg FullConfig) {
 	}
 	_, centroids := a[tensorCentroids]
 	_, codebook := a["quantizer.codevectors"]
-	if clusters := cfg.Pretrain.Targets != TargetsQuantizer; centroids != clusters || codebook == clusters {
-		t.Errorf("targets %s: k-means centroids saved %v, quantizer codebook saved %v", cfg.Pretrain.Targets, centroids, codebook)
+	teachers := 0
+	for name := range a {
+		if strings.HasPrefix(name, tensorTeacher) {
+			teachers++
+		}
+	}
+	pt := cfg.Pretrain.Targets
+	clusters, quant, teacher := pt == TargetsMFCC || pt == TargetsContext, pt == TargetsQuantizer, pt == TargetsTeacher
+	if centroids != clusters || codebook != quant || (teachers > 0) != teacher {
+		t.Errorf("targets %s: k-means centroids saved %v, quantizer codebook saved %v, %d teacher tensors saved", pt, centroids, codebook, teachers)
 	}
 }
 

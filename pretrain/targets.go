@@ -24,6 +24,10 @@ const (
 	// from an earlier pretraining checkpoint, the teacher (HuBERT's later
 	// iterations).
 	TargetsContext = "c"
+	// TargetsTeacher: data2vec's regression targets (Baevski et al. 2022),
+	// the average of the instance-normalised top layers of an EMA teacher
+	// that sees the unmasked input (teacher.go).
+	TargetsTeacher = "teacher"
 )
 
 // mfccDim is the width of a clustered frame: 13 MFCCs, their deltas and

@@ -36,6 +36,11 @@ type Trainer struct {
 	skipped        [2][]int // the rows of the training and validation manifests they are
 
 	gradBuf []float32 // the allreduce buffer of a data-parallel run
+	// The collapse guard of the teacher targets: the targets' variance at
+	// the run's first update (kept in checkpoints), and the updates in a
+	// row since when it has been below CollapseRatio times that.
+	targetVarFirst float64
+	lowVarStreak   int
 	// gradHook, in tests, sees the batch's gradient before clipping.
 	gradHook func(params []*nn.Param)
 	opt      *nn.Adam
@@ -57,9 +62,13 @@ type StepStats struct {
 	LR                                           float64 // learning rate of the update
 	Temperature                                  float64 // Gumbel-softmax temperature
 	GradNorm                                     float64 // before clipping
-	AudioSeconds                                 float64 // audio in the batch
-	Skipped                                      bool    // the update was skipped (see Reason)
-	Reason                                       string
+	// The teacher targets: the regression loss, the variance of the
+	// averaged targets across the masked frames (mean over channels), and
+	// the EMA decay tau of the teacher's update after this one.
+	Regression, TargetVar, EMADecay float64
+	AudioSeconds                    float64 // audio in the batch
+	Skipped                         bool    // the update was skipped (see Reason)
+	Reason                          string
 }
 
 // NewTrainer returns a trainer for a fresh model drawn from seed.
@@ -82,6 +91,11 @@ func newTrainer(m *Model, seed uint64) (*Trainer, error) {
 	}
 	t := &Trainer{Model: m, Seed: seed, opt: opt, graphs: nn.NewCache[graphKey, *trainGraph](maxGraphs)}
 	t.setSchedule()
+	if m.teacherTargets() && m.teacher == nil {
+		if m.teacher, err = newTeacher(m); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
 }
 
@@ -168,7 +182,7 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 		AudioSeconds: float64(b.B*L) / audio.SampleRate,
 		LR:           t.sched.LR(t.Step + 1),
 	}
-	if !m.clusterTargets() {
+	if m.quantizerTargets() {
 		st.Temperature = m.Quantizer.Temperature(int64(t.Step))
 	}
 	rng := rand.New(rand.NewPCG(batchSeed(t.Seed, b.Epoch, b.Position, saltTrain), 1))
@@ -185,6 +199,9 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 	t.Epoch, t.Position = b.Epoch, b.Position+1
 	st.Loss, st.Contrastive, st.Diversity, st.FeaturePenalty = r.Loss, r.Contrastive, r.Diversity, r.FeaturePenalty
 	st.Perplexity, st.Accuracy = r.Perplexity, r.Accuracy
+	if r.TargetSums != nil {
+		st.Regression, st.TargetVar = r.Regression, targetVariance(r.TargetSums)
+	}
 	skip := func(reason string) (StepStats, error) {
 		t.opt.ZeroGrad()
 		t.SkippedUpdates++
@@ -209,13 +226,31 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 		return st, fmt.Errorf("pretrain: %w", err)
 	}
 	t.Step++
+	st.EMADecay = t.updateTeacher()
 	return st, nil
+}
+
+// updateTeacher moves the EMA teacher of the teacher targets towards the
+// student after update t.Step, and returns the decay it used (0 without a
+// teacher). Every rank of a data-parallel run has the same parameters
+// after the update, so their teachers stay the same.
+func (t *Trainer) updateTeacher() float64 {
+	m := t.Model
+	if m.teacher == nil {
+		return 0
+	}
+	tau := emaDecay(m.Config.Pretrain, t.Step-1)
+	m.teacher.update(m.bodyParams(), tau)
+	return tau
 }
 
 // ValidStats is the result of a validation pass.
 type ValidStats struct {
 	Loss, Contrastive, Accuracy, Perplexity float64
-	Batches                                 int
+	// The teacher targets: the regression loss and the targets' variance
+	// across the masked frames of the whole pass.
+	Regression, TargetVar float64
+	Batches               int
 }
 
 // Validate computes the loss over every batch of the loader's first epoch
@@ -226,6 +261,7 @@ type ValidStats struct {
 func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, error) {
 	var vs ValidStats
 	var w float64
+	var sums []float64
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for b := range l.Stream(ctx, 0, 0) {
@@ -252,6 +288,15 @@ func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, 
 		vs.Contrastive += r.Contrastive * r.MaskedFrames
 		vs.Accuracy += r.Accuracy * r.MaskedFrames
 		vs.Perplexity += r.Perplexity * r.MaskedFrames
+		vs.Regression += r.Regression * r.MaskedFrames
+		if r.TargetSums != nil {
+			if sums == nil {
+				sums = make([]float64, len(r.TargetSums))
+			}
+			for i, v := range r.TargetSums {
+				sums[i] += v
+			}
+		}
 		w += r.MaskedFrames
 		vs.Batches++
 	}
@@ -262,6 +307,10 @@ func (t *Trainer) Validate(ctx context.Context, l *dataset.Loader) (ValidStats, 
 	vs.Contrastive /= w
 	vs.Accuracy /= w
 	vs.Perplexity /= w
+	vs.Regression /= w
+	if sums != nil {
+		vs.TargetVar = targetVariance(sums)
+	}
 	return vs, nil
 }
 

@@ -10,11 +10,11 @@ import (
 )
 
 func runPretrain(e *env, args []string) int {
-	fs := newFlags(e, "pretrain", "--train T.tsv [--valid V.tsv] --out DIR [--config tiny|base|tiny-transformer|base-transformer|FILE.json] [--init MODEL] [--max-steps N] [--seed N] [--resume] [-q]")
+	fs := newFlags(e, "pretrain", "--train T.tsv [--valid V.tsv] --out DIR [--config tiny|base|tiny-transformer|base-transformer|tiny-data2vec|tiny-transformer-data2vec|FILE.json] [--init MODEL] [--max-steps N] [--seed N] [--resume] [-q]")
 	trainPath := fs.String("train", "", "training manifest (.tsv) (required)")
 	validPath := fs.String("valid", "", "validation manifest; checkpoint_best is chosen by its loss")
 	out := fs.String("out", "", "output folder for checkpoints and metrics.jsonl (required)")
-	config := fs.String("config", "tiny", `model and training settings: tiny, base, tiny-transformer, base-transformer, or a JSON file {"encoder": {...} or "transformer": {...}, "quantizer": {...}, "pretrain": {...}} (missing parts are tiny's, or tiny-transformer's)`)
+	config := fs.String("config", "tiny", `model and training settings: tiny, base, tiny-transformer, base-transformer, tiny-data2vec, tiny-transformer-data2vec (data2vec's teacher targets), or a JSON file {"encoder": {...} or "transformer": {...}, "quantizer": {...}, "pretrain": {...}} (missing parts are tiny's, or tiny-transformer's)`)
 	maxSteps := fs.Int("max-steps", 0, "updates to run (0: the config's)")
 	seed := fs.Uint64("seed", 1, "random seed (initialisation, data order, masks)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors (its config is used)")

@@ -243,3 +243,60 @@ func TestPretrainTransformer(t *testing.T) {
 		t.Errorf("the Hugging Face folder's features differ from the checkpoint's (%v, %v)", errA, errB)
 	}
 }
+
+// TestPretrainData2vec pretrains with data2vec's teacher targets on both
+// context networks for a few updates, then fine-tunes from the checkpoint
+// (finetune --init), extracts its context vectors and probes them: the
+// student's body is what they load, the head and the teacher are left
+// out. The metrics hold the regression loss and the targets' variance.
+func TestPretrainData2vec(t *testing.T) {
+	teacher := `"targets": "teacher", "average_top_k_layers": 2, `
+	for name, conf := range map[string]string{"conv": quickPretrainConfig, "transformer": quickTransformerConfig} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			tsv, wavs := writeTones(t, dir, 4)
+			cfg := filepath.Join(dir, "quick.json")
+			if err := os.WriteFile(cfg, []byte(strings.Replace(conf, `"pretrain": {`, `"pretrain": {`+teacher, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "run")
+			code, _, stderr := runCLI(t, "pretrain", "--train", tsv, "--valid", tsv, "--out", out, "--config", cfg, "--max-steps", "3", "-q")
+			if code != exitOK || !strings.Contains(stderr, "3 steps done") {
+				t.Fatalf("pretrain exit %d\n%s", code, stderr)
+			}
+			metrics, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{`"regression"`, `"target_var"`, `"ema_decay"`, `"valid_target_var"`} {
+				if !strings.Contains(string(metrics), key) {
+					t.Errorf("metrics.jsonl lacks %s:\n%s", key, metrics)
+				}
+			}
+			ckpt := train.LastPath(out)
+			labeled := writeToyData(t, dir, "labeled", 4, 1)
+			ft := filepath.Join(dir, "ft")
+			code, _, stderr = runCLI(t, "finetune", "--init", ckpt, "--train", labeled, "--valid", labeled, "--out", ft, "--max-steps", "2", "--batch-seconds", "4", "-q")
+			if code != exitOK {
+				t.Fatalf("finetune --init of a data2vec checkpoint: exit %d\n%s", code, stderr)
+			}
+			m, err := asr.Load(train.LastPath(ft))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Config.Init != asr.InitPretrained {
+				t.Errorf("fine-tuned model init %q, want %q", m.Config.Init, asr.InitPretrained)
+			}
+			feats := filepath.Join(dir, "feats")
+			if code, _, stderr := runCLI(t, "extract", "--model", ckpt, "--layer", "c", "--out", feats, "-q", wavs[0]); code != exitOK {
+				t.Fatalf("extract --layer c: exit %d\n%s", code, stderr)
+			}
+			if code, _, stderr := runCLI(t, "extract", "--model", ckpt, "--layer", "q", "--out", feats, "-q", wavs[0]); code == exitOK || !strings.Contains(stderr, "no trained quantizer") {
+				t.Errorf("extract --layer q of a data2vec checkpoint: exit %d\n%s", code, stderr)
+			}
+			if code, out, stderr := runCLI(t, "probe", "--model", ckpt, "--train", labeled, "--test", labeled, "--max-utts", "2", "-q"); code != exitOK || !strings.Contains(out, "layer c") {
+				t.Errorf("probe of a data2vec checkpoint: exit %d\n%s\n%s", code, out, stderr)
+			}
+		})
+	}
+}
