@@ -113,6 +113,31 @@ func expNonPositive(x float64) float64 {
 	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
 }
 
+// softmaxExp32 replaces each value v of row by e^(v - mx) (0 where maskRow,
+// if not nil, is 0) and returns their sum, added in order in float64. The
+// exponentials come a block at a time from kernels.ExpShift (AVX2) where
+// the CPU has it, else from expNonPositive: the same bits either way.
+func softmaxExp32(row, maskRow []float32, mx float64) float64 {
+	var buf [256]float64
+	var sum float64
+	for lo := 0; lo < len(row); lo += len(buf) {
+		seg := row[lo:min(lo+len(buf), len(row))]
+		e := buf[:len(seg)]
+		for i := kernels.ExpShift(e, seg, mx); i < len(seg); i++ {
+			e[i] = expNonPositive(float64(seg[i]) - mx)
+		}
+		for i := range seg {
+			if maskRow != nil && maskRow[lo+i] == 0 {
+				seg[i] = 0
+				continue
+			}
+			seg[i] = float32(e[i])
+			sum += e[i]
+		}
+	}
+	return sum
+}
+
 // attentionWeights computes, into p (T x T), the attention weights of the
 // head whose query and key rows are qh and kh ([dh, T] each, row stride T),
 // the keys limited by maskRow (nil: all).
@@ -131,19 +156,19 @@ func attentionWeights[F float](p, qh, kh []F, maskRow []F, T, dh int, scale floa
 			clear(row)
 			continue
 		}
-		exp := expNonPositive
-		if _, f64 := any(row).([]float64); f64 {
-			exp = math.Exp // gradient checks: the library's
-		}
 		var sum float64
-		for s, v := range row {
-			if maskRow != nil && maskRow[s] == 0 {
-				row[s] = 0
-				continue
+		if r32, ok := any(row).([]float32); ok {
+			sum = softmaxExp32(r32, any(maskRow).([]float32), mx)
+		} else {
+			for s, v := range row {
+				if maskRow != nil && maskRow[s] == 0 {
+					row[s] = 0
+					continue
+				}
+				e := math.Exp(float64(v) - mx) // gradient checks: the library's
+				row[s] = F(e)
+				sum += e
 			}
-			e := exp(float64(v) - mx)
-			row[s] = F(e)
-			sum += e
 		}
 		inv := F(1 / sum)
 		for s := range row {

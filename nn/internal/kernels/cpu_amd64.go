@@ -79,3 +79,8 @@ func geluAVX2(y, x *float32, n int, tab *float64)
 //
 //go:noescape
 func geluGradAVX2(dx, x, dy *float32, n int, tab *float64)
+
+// expShiftAVX2 is ExpShift's vector form (n a multiple of 4).
+//
+//go:noescape
+func expShiftAVX2(dst *float64, src *float32, n int, shift float64)

@@ -31,3 +31,7 @@ func geluAVX2(y, x *float32, n int, tab *float64) {
 func geluGradAVX2(dx, x, dy *float32, n int, tab *float64) {
 	panic("kernels: assembly called on a build without it")
 }
+
+func expShiftAVX2(dst *float64, src *float32, n int, shift float64) {
+	panic("kernels: assembly called on a build without it")
+}

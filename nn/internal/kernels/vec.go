@@ -71,3 +71,17 @@ func GELUGrad(dx, x, dy []float32, tab *[1024][4]float64) int {
 	geluGradAVX2(&dx[0], &x[0], &dy[0], n, &tab[0][0])
 	return n
 }
+
+// ExpShift sets dst[i] = e^(src[i] - shift), as nn's expNonPositive
+// computes it for src[i] - shift <= 0, for the leading multiple of 4 of
+// src with AVX2, and returns how many it did (0 without AVX2); nn computes
+// the rest.
+func ExpShift(dst []float64, src []float32, shift float64) int {
+	n := len(src) &^ 3
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	dst = dst[:n]
+	expShiftAVX2(&dst[0], &src[0], n, shift)
+	return n
+}
