@@ -59,6 +59,12 @@ func (k *frameScaleOp) forward(out buf, in []buf) {
 func frameScaleKernel[F float](y, x, m []F, B, C, T int, complement bool) {
 	for b := 0; b < B; b++ {
 		mb := m[b*T : (b+1)*T]
+		if keepsAll(mb, complement) {
+			// Every frame is kept whole (an utterance without padding, as
+			// in transcription): x*1 is x.
+			copy(y[b*C*T:(b+1)*C*T], x[b*C*T:(b+1)*C*T])
+			continue
+		}
 		for c := 0; c < C; c++ {
 			o := (b*C + c) * T
 			xs, ys := x[o:o+T], y[o:o+T]
@@ -71,6 +77,21 @@ func frameScaleKernel[F float](y, x, m []F, B, C, T int, complement bool) {
 			}
 		}
 	}
+}
+
+// keepsAll reports whether the factor of every frame is exactly 1: m is all
+// ones, or all zeros with complement.
+func keepsAll[F float](m []F, complement bool) bool {
+	want := F(1)
+	if complement {
+		want = 0
+	}
+	for _, v := range m {
+		if v != want {
+			return false
+		}
+	}
+	return true
 }
 
 func (k *frameScaleOp) backward(g *Graph, in []*Node, out, gout *Node, need []bool) []*Node {

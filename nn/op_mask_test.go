@@ -71,3 +71,38 @@ func TestFrameOpsShapeErrors(t *testing.T) {
 		t.Error("MaskFrames accepted a [4] vector for 3 channels")
 	}
 }
+
+// TestFrameScaleKeepsAll: a sample whose frames all have factor 1 (mask all
+// ones, or all zeros with complement) is copied, the others are scaled.
+func TestFrameScaleKeepsAll(t *testing.T) {
+	const B, C, T = 2, 3, 5
+	x := make([]float32, B*C*T)
+	for i := range x {
+		x[i] = float32(i) - 7.5
+	}
+	m := []float32{1, 1, 1, 1, 1, 1, 0, 1, 0.5, 1} // sample 0 keeps all
+	for _, complement := range []bool{false, true} {
+		mm := append([]float32(nil), m...)
+		if complement {
+			for i := range mm {
+				mm[i] = 1 - mm[i]
+			}
+		}
+		y := make([]float32, len(x))
+		frameScaleKernel(y, x, mm, B, C, T, complement)
+		for b := range B {
+			for c := range C {
+				for tt := range T {
+					i := (b*C+c)*T + tt
+					f := mm[b*T+tt]
+					if complement {
+						f = 1 - f
+					}
+					if want := x[i] * f; y[i] != want {
+						t.Errorf("complement %v: y[%d,%d,%d] = %g, want %g", complement, b, c, tt, y[i], want)
+					}
+				}
+			}
+		}
+	}
+}
