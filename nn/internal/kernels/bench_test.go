@@ -77,3 +77,22 @@ func BenchmarkConv1dKernels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClock reads the clock a core runs at from a chain of dependent
+// one-cycle integer additions, and reports the single-precision peak of one
+// core that it implies for the active micro-kernel: 2 FMA units (Intel
+// since Haswell, AMD since Zen) x the kernel's lanes (16 for AVX-512, 8 for
+// AVX2) x 2 flops, per cycle.
+func BenchmarkClock(b *testing.B) {
+	if !haveAddChain {
+		b.Skip("no assembly in this build")
+	}
+	const n = 50_000_000
+	for b.Loop() {
+		addChain(n)
+	}
+	ghz := 8 * n * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	lanes := map[microKernel]float64{kernelAVX512: 16, kernelAVX2: 8, kernelPureGo: 1}[activeKernel]
+	b.ReportMetric(ghz, "GHz")
+	b.ReportMetric(ghz*2*lanes*2, "peak-GFLOP/s/core")
+}

@@ -84,3 +84,11 @@ func geluGradAVX2(dx, x, dy *float32, n int, tab *float64)
 //
 //go:noescape
 func expShiftAVX2(dst *float64, src *float32, n int, shift float64)
+
+// addChain runs 8n dependent one-cycle additions (n >= 1).
+//
+//go:noescape
+func addChain(n int)
+
+// haveAddChain reports whether addChain is the assembly loop.
+const haveAddChain = true

@@ -35,3 +35,7 @@ func geluGradAVX2(dx, x, dy *float32, n int, tab *float64) {
 func expShiftAVX2(dst *float64, src *float32, n int, shift float64) {
 	panic("kernels: assembly called on a build without it")
 }
+
+func addChain(n int) { panic("kernels: assembly called on a build without it") }
+
+const haveAddChain = false
