@@ -65,7 +65,9 @@
 // channels) is logged at every update; when it stays below CollapseRatio
 // times its value at the run's first update for CollapseUpdates updates in
 // a row, Run stops with ErrCollapse and saves no checkpoint during such a
-// streak.
+// streak. checkpoint_best is chosen by the validation regression loss,
+// which is measured against the teacher of the moment: it moves with the
+// teacher, so it ranks the checkpoints of one run, not runs.
 //
 // Every crop of a batch has the same length (dataset.Loader's Pretrain
 // mode), so a training graph depends only on (batch size, samples): the
