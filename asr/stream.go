@@ -1,7 +1,9 @@
 package asr
 
 import (
+	"errors"
 	"io"
+	"slices"
 
 	"github.com/wav2vec-go/wav2vec/asr/ctc"
 	"github.com/wav2vec-go/wav2vec/audio"
@@ -72,22 +74,50 @@ func (t *Transcriber) run(src interface{ Read([]float32) (int, error) }, n int, 
 	if err := t.m.checkLength(n); err != nil {
 		return err
 	}
-	c := t.cache()
-	defer t.release(c)
 	seg := &segmenter{t: t, V: t.m.Vocab.Size(), max: t.win, duration: duration, emit: emit}
 	ws := t.m.input.Windows(n, t.win, t.margin)
-	err := encoder.EachWindow(src, n, ws, func(w encoder.Window, x []float32) error {
-		out, err := t.m.forward(c, [][]float32{x})
-		if err != nil {
-			return err
+	// The network computes the next window while the segmenter decodes
+	// this one's frames (the beam search runs on one goroutine), with one
+	// window's frames in between: memory stays bounded by a few windows.
+	frames := make(chan []float32, 1)
+	stop := make(chan struct{})
+	var netErr error
+	go func() {
+		defer close(frames)
+		c := t.cache()
+		defer t.release(c)
+		netErr = encoder.EachWindow(src, n, ws, func(w encoder.Window, x []float32) error {
+			out, err := t.m.forward(c, [][]float32{x})
+			if err != nil {
+				return err
+			}
+			select {
+			case frames <- slices.Clone(out[0][w.Keep0*seg.V : w.Keep1*seg.V]):
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+	}()
+	var err error
+	for f := range frames {
+		if err == nil {
+			if err = seg.push(f); err != nil {
+				close(stop) // and take what the network sends until it stops
+			}
 		}
-		return seg.push(out[0][w.Keep0*seg.V : w.Keep1*seg.V])
-	})
-	if err != nil {
+	}
+	switch {
+	case err != nil:
 		return err
+	case netErr != nil:
+		return netErr
 	}
 	return seg.finish()
 }
+
+// errStopped ends the network's goroutine when the segmenter has failed.
+var errStopped = errors.New("asr: stopped")
 
 // segmenter gathers frames of log probabilities and decodes them in
 // segments of at most max frames, cut at the longest pause.

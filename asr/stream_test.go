@@ -82,8 +82,16 @@ func TestStream(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
+	before := runtime.NumGoroutine()
 	if _, err := tr.Stream(bytes.NewReader(wav.Bytes()), func(Segment) error { calls++; return stop }); err != stop || calls != 1 {
 		t.Errorf("emit's error: %v after %d calls", err, calls)
+	}
+	// The network's goroutine has stopped too.
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("%d goroutines after the stream stopped, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	// A truncated file is refused before any segment.
 	calls = 0
