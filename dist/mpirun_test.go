@@ -85,7 +85,14 @@ func TestMPIRun(t *testing.T) {
 				t.Errorf("rank 0 went on without rank 1:\n%s", out)
 			}
 			want := map[string]string{"kill": "signal 9", "abort": "MPI_ABORT was invoked on rank 1"}[mode]
-			if !strings.Contains(out, want) {
+			switch {
+			case strings.Contains(out, want):
+			case strings.Contains(out, "show_help.c"):
+				// Open MPI 4.1 sometimes fails to print its own report
+				// ("Data unpack would read past end of buffer in file
+				// .../show_help.c"): the job still ended, as checked above.
+				t.Logf("mpirun could not print its report:\n%s", out)
+			default:
 				t.Errorf("mpirun's report does not say %q:\n%s", want, out)
 			}
 		})
