@@ -330,18 +330,7 @@ func (m *Model) buildGraph(B, L, total int, train bool, seed uint64) (*trainGrap
 		}
 		outs = append(outs, div)
 	}
-	var pen *nn.Node
-	if m.input.Mel() == nil {
-		pen = g.Mean(g.Square(feats))
-		outs = append(outs, pen)
-		if pc.FeaturePenalty != 0 {
-			w := pc.FeaturePenalty
-			if total != B {
-				w *= float64(B) / float64(total)
-			}
-			loss = g.Add(loss, g.Scale(pen, w))
-		}
-	}
+	pen, loss, outs := m.featurePenalty(g, feats, loss, outs, B, total)
 	tg.parts = [3]*nn.Node{con, div, pen}
 	tg.loss = loss
 	var err error
@@ -354,6 +343,25 @@ func (m *Model) buildGraph(B, L, total int, train bool, seed uint64) (*trainGrap
 		return nil, fmt.Errorf("pretrain: building the %dx%d graph: %w", B, L, err)
 	}
 	return tg, nil
+}
+
+// featurePenalty adds to loss, for the waveform input, the mean square of
+// the features times FeaturePenalty (times B/total, this part's share of a
+// batch of total rows), and appends the penalty to outs; for log-mel it
+// returns a nil penalty and loss and outs as they were.
+func (m *Model) featurePenalty(g *nn.Graph, feats, loss *nn.Node, outs []*nn.Node, B, total int) (*nn.Node, *nn.Node, []*nn.Node) {
+	if m.input.Mel() != nil {
+		return nil, loss, outs
+	}
+	pen := g.Mean(g.Square(feats))
+	outs = append(outs, pen)
+	if w := m.Config.Pretrain.FeaturePenalty; w != 0 {
+		if total != B {
+			w *= float64(B) / float64(total)
+		}
+		loss = g.Add(loss, g.Scale(pen, w))
+	}
+	return pen, loss, outs
 }
 
 // stepResult is what one run of a loss graph measured.

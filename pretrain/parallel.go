@@ -1,14 +1,12 @@
 package pretrain
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dataset"
 	"github.com/wav2vec-go/wav2vec/dist"
-	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -99,34 +97,11 @@ func (t *Trainer) trainStepPart(b *dataset.Batch, L int) (StepStats, error) {
 		st.Loss += pc.FeaturePenalty * st.FeaturePenalty
 	}
 	t.Epoch, t.Position = b.Epoch, b.Position+1
-	skip := func(reason string) (StepStats, error) {
-		t.opt.ZeroGrad()
-		t.SkippedUpdates++
-		st.Skipped, st.Reason = true, reason
-		return st, nil
-	}
-	if !train.Finite(st.Loss) {
-		return skip(fmt.Sprintf("loss is %g", st.Loss))
-	}
-	params := m.Params()
-	var err error
-	if t.gradBuf, err = train.SumGrads(c, params, 1, t.gradBuf); err != nil {
-		return st, fmt.Errorf("pretrain: %w", err)
-	}
-	if t.gradHook != nil {
-		t.gradHook(params)
-	}
-	st.GradNorm = nn.ClipGradNorm(params, pc.ClipNorm)
-	if !train.Finite(st.GradNorm) {
-		return skip(fmt.Sprintf("gradient norm is %g", st.GradNorm))
-	}
-	if err := t.opt.Step(st.LR); err != nil {
-		if errors.Is(err, nn.ErrNonFiniteGrad) {
-			return skip(err.Error())
+	if train.Finite(st.Loss) { // on every rank alike: the loss is the sums
+		var err error
+		if t.gradBuf, err = train.SumGrads(c, m.Params(), 1, t.gradBuf); err != nil {
+			return st, fmt.Errorf("pretrain: %w", err)
 		}
-		return st, fmt.Errorf("pretrain: %w", err)
 	}
-	t.Step++
-	st.EMADecay = t.updateTeacher()
-	return st, nil
+	return t.update(st)
 }

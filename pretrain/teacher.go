@@ -232,18 +232,7 @@ func (m *Model) buildRegressionGraph(B, L, total int, train bool, seed uint64) (
 	}
 	loss := g.Sum(g.MulFrames(per, reg.weights))
 	outs := []*nn.Node{loss}
-	var pen *nn.Node
-	if m.input.Mel() == nil {
-		pen = g.Mean(g.Square(feats))
-		outs = append(outs, pen)
-		if pc.FeaturePenalty != 0 {
-			w := pc.FeaturePenalty
-			if total != B {
-				w *= float64(B) / float64(total)
-			}
-			loss = g.Add(loss, g.Scale(pen, w))
-		}
-	}
+	pen, loss, outs := m.featurePenalty(g, feats, loss, outs, B, total)
 	tg.parts = [3]*nn.Node{outs[0], nil, pen}
 	tg.loss = loss
 	if train {

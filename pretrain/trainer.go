@@ -202,20 +202,27 @@ func (t *Trainer) TrainStep(b *dataset.Batch) (StepStats, error) {
 	if r.TargetSums != nil {
 		st.Regression, st.TargetVar = r.Regression, targetVariance(r.TargetSums)
 	}
+	return t.update(st)
+}
+
+// update applies the gradients the step has computed (summed over the
+// ranks already, in a data-parallel run): the update is skipped, and
+// counted, when the loss or the gradient is not finite.
+func (t *Trainer) update(st StepStats) (StepStats, error) {
 	skip := func(reason string) (StepStats, error) {
 		t.opt.ZeroGrad()
 		t.SkippedUpdates++
 		st.Skipped, st.Reason = true, reason
 		return st, nil
 	}
-	if !train.Finite(r.Loss) {
-		return skip(fmt.Sprintf("loss is %g", r.Loss))
+	if !train.Finite(st.Loss) {
+		return skip(fmt.Sprintf("loss is %g", st.Loss))
 	}
-	params := m.Params()
+	params := t.Model.Params()
 	if t.gradHook != nil {
 		t.gradHook(params)
 	}
-	st.GradNorm = nn.ClipGradNorm(params, m.Config.Pretrain.ClipNorm)
+	st.GradNorm = nn.ClipGradNorm(params, t.Model.Config.Pretrain.ClipNorm)
 	if !train.Finite(st.GradNorm) {
 		return skip(fmt.Sprintf("gradient norm is %g", st.GradNorm))
 	}

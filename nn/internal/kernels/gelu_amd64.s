@@ -32,6 +32,33 @@ GLOBL geluSix<>(SB), RODATA|NOPTR, $8
 DATA geluMask<>+0(SB)/8, $1023
 GLOBL geluMask<>(SB), RODATA|NOPTR, $8
 
+// The table's cubic at u (Y0) into Y5, the table at AX, with Y15 = invH,
+// Y14 = mid, Y13 = 2^52, Y12 = 1023: s = u*invH + mid, t = s + 2^52, the
+// entry bits(t) & 1023 (4 float64s each), f = s - (t - 2^52), then
+// ((k3*f + k2)*f + k1)*f + k0. It uses Y1 to Y6.
+#define CUBIC \
+	VMULPD     Y15, Y0, Y1             \
+	VADDPD     Y14, Y1, Y1             \
+	VADDPD     Y13, Y1, Y2             \
+	VPAND      Y12, Y2, Y3             \
+	VPSLLQ     $2, Y3, Y3              \
+	VSUBPD     Y13, Y2, Y2             \
+	VSUBPD     Y2, Y1, Y1              \
+	VPCMPEQQ   Y4, Y4, Y4              \
+	VGATHERQPD Y4, 24(AX)(Y3*8), Y5    \
+	VPCMPEQQ   Y4, Y4, Y4              \
+	VGATHERQPD Y4, 16(AX)(Y3*8), Y6    \
+	VMULPD     Y1, Y5, Y5              \
+	VADDPD     Y6, Y5, Y5              \
+	VPCMPEQQ   Y4, Y4, Y4              \
+	VGATHERQPD Y4, 8(AX)(Y3*8), Y6     \
+	VMULPD     Y1, Y5, Y5              \
+	VADDPD     Y6, Y5, Y5              \
+	VPCMPEQQ   Y4, Y4, Y4              \
+	VGATHERQPD Y4, (AX)(Y3*8), Y6      \
+	VMULPD     Y1, Y5, Y5              \
+	VADDPD     Y6, Y5, Y5
+
 // func geluAVX2(y, x *float32, n int, tab *float64)
 // n is a multiple of 4; tab is a [1024][4]float64 table of cubics.
 TEXT ·geluAVX2(SB), NOSPLIT, $0-32
@@ -49,29 +76,7 @@ loop:
 	JLT  done
 	VCVTPS2PD (SI), Y0 // u
 
-	// The table's cubic: s = u*invH + mid, t = s + 2^52, the index
-	// bits(t) & 1023, f = s - (t - 2^52).
-	VMULPD Y15, Y0, Y1
-	VADDPD Y14, Y1, Y1 // s
-	VADDPD Y13, Y1, Y2 // t
-	VPAND  Y12, Y2, Y3
-	VPSLLQ $2, Y3, Y3  // the index in float64s: 4 per entry
-	VSUBPD Y13, Y2, Y2
-	VSUBPD Y2, Y1, Y1  // f
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 24(AX)(Y3*8), Y5 // k3
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 16(AX)(Y3*8), Y6 // k2
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 8(AX)(Y3*8), Y6 // k1
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, (AX)(Y3*8), Y6 // k0
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5 // the cubic
+	CUBIC
 
 	// The Taylor branch: u * (0.5 + invSqrt2Pi*u*(1 - u*u/6)).
 	VMULPD Y0, Y0, Y7
@@ -132,27 +137,7 @@ gloop:
 	CMPQ CX, $4
 	JLT  gdone
 	VCVTPS2PD (SI), Y0 // u
-	VMULPD Y15, Y0, Y1
-	VADDPD Y14, Y1, Y1 // s
-	VADDPD Y13, Y1, Y2 // t
-	VPAND  Y12, Y2, Y3
-	VPSLLQ $2, Y3, Y3
-	VSUBPD Y13, Y2, Y2
-	VSUBPD Y2, Y1, Y1  // f
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 24(AX)(Y3*8), Y5 // k3
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 16(AX)(Y3*8), Y6 // k2
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, 8(AX)(Y3*8), Y6 // k1
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5
-	VPCMPEQQ Y4, Y4, Y4
-	VGATHERQPD Y4, (AX)(Y3*8), Y6 // k0
-	VMULPD Y1, Y5, Y5
-	VADDPD Y6, Y5, Y5 // the cubic
+	CUBIC
 
 	// Outside (lo, hi): u*0, or 1 from hi up.
 	VXORPD Y8, Y8, Y8
