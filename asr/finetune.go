@@ -886,21 +886,26 @@ func (tr *trainer) update(b *dataset.Batch) (loss, norm, secs float64, ran bool,
 	if err := pr.p.Run(); err != nil {
 		return 0, 0, 0, false, fmt.Errorf("asr: step %d: %w", tr.step+1, err)
 	}
-	loss = pr.p.Loss()
+	return tr.apply(pr.p.Loss(), in.seconds)
+}
+
+// apply takes the update of the gradients a step computed (summed over the
+// ranks already, in a data-parallel run): it is skipped when the loss or
+// the gradient is not finite.
+func (tr *trainer) apply(loss, secs float64) (float64, float64, float64, bool, error) {
 	if !train.Finite(loss) {
 		tr.adam.ZeroGrad()
-		return loss, 0, in.seconds, true, nil
+		return loss, 0, secs, true, nil
 	}
-	params := tr.m.Params()
-	norm = nn.ClipGradNorm(params, tr.cfg.ClipNorm)
+	norm := nn.ClipGradNorm(tr.m.Params(), tr.cfg.ClipNorm)
 	if err := tr.adam.Step(tr.sched.LR(tr.step + 1)); err != nil {
 		if errors.Is(err, nn.ErrNonFiniteGrad) {
-			return loss, math.NaN(), in.seconds, true, nil
+			return loss, math.NaN(), secs, true, nil
 		}
 		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
 	}
 	tr.step++
-	return loss, norm, in.seconds, true, nil
+	return loss, norm, secs, true, nil
 }
 
 // vtlpFactors draws the VTLN warp factors of n utterances (nil without

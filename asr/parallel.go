@@ -1,14 +1,12 @@
 package asr
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/wav2vec-go/wav2vec/audio"
 	"github.com/wav2vec-go/wav2vec/dist"
 	"github.com/wav2vec-go/wav2vec/encoder"
-	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -103,22 +101,10 @@ func (tr *trainer) updatePart(rows [][]float32, labels [][]int) (loss, norm, sec
 	if err := c.AllreduceSum64(share); err != nil {
 		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
 	}
-	loss = share[0]
-	if !train.Finite(loss) {
-		tr.adam.ZeroGrad()
-		return loss, 0, secs, true, nil
-	}
-	params := m.Params()
-	if tr.gradBuf, err = train.SumGrads(c, params, float32(cnt)/float32(n), tr.gradBuf); err != nil {
-		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
-	}
-	norm = nn.ClipGradNorm(params, cfg.ClipNorm)
-	if err := tr.adam.Step(tr.sched.LR(tr.step + 1)); err != nil {
-		if errors.Is(err, nn.ErrNonFiniteGrad) {
-			return loss, math.NaN(), secs, true, nil
+	if train.Finite(share[0]) { // on every rank alike: the loss is a sum
+		if tr.gradBuf, err = train.SumGrads(c, m.Params(), float32(cnt)/float32(n), tr.gradBuf); err != nil {
+			return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
 		}
-		return 0, 0, 0, false, fmt.Errorf("asr: %w", err)
 	}
-	tr.step++
-	return loss, norm, secs, true, nil
+	return tr.apply(share[0], secs)
 }
