@@ -32,6 +32,10 @@ type Conv1dConfig struct {
 	// PadLeft and PadRight add explicit padding to the mode's.
 	PadLeft, PadRight int
 	NoBias            bool
+	// Groups convolves this many groups of channels apart (PyTorch's
+	// groups; In and Out must be multiples of it): the weight is then
+	// [Out, In/Groups, Kernel]. 0 means 1.
+	Groups int
 }
 
 // Validate returns every problem of the configuration.
@@ -49,25 +53,30 @@ func (c Conv1dConfig) Validate() error {
 	if c.Padding < PadNone || c.Padding > PadCentred {
 		errs = append(errs, fmt.Errorf("unknown padding mode %d", c.Padding))
 	}
+	if gr := max(c.Groups, 1); c.Groups < 0 || c.In%gr != 0 || c.Out%gr != 0 {
+		errs = append(errs, fmt.Errorf("%d groups for channels %d -> %d: want a divisor of both", c.Groups, c.In, c.Out))
+	}
 	return errors.Join(errs...)
 }
 
 // Conv1d is a 1-D convolution layer: [B, In, T] -> [B, Out, T'].
 type Conv1d struct {
-	Weight *Param // [Out, In, Kernel]
+	Weight *Param // [Out, In/Groups, Kernel]
 	Bias   *Param // [Out], nil with NoBias
 	Config Conv1dConfig
 	opts   ConvOpts
 }
 
 // NewConv1d adds the layer's parameters NAME.weight and NAME.bias to ps,
-// initialised as PyTorch does: U(-1/sqrt(In*Kernel), 1/sqrt(In*Kernel)).
+// initialised as PyTorch does: U(-1/sqrt(fan), 1/sqrt(fan)) with fan =
+// In/Groups*Kernel.
 func NewConv1d(ps *Params, name string, cfg Conv1dConfig, rng *rand.Rand) (*Conv1d, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("nn: conv1d %s: %w", name, err)
 	}
 	c := &Conv1d{Config: cfg}
-	c.opts = ConvOpts{Stride: max(cfg.Stride, 1), Dilation: max(cfg.Dilation, 1), PadLeft: cfg.PadLeft, PadRight: cfg.PadRight}
+	groups := max(cfg.Groups, 1)
+	c.opts = ConvOpts{Stride: max(cfg.Stride, 1), Dilation: max(cfg.Dilation, 1), PadLeft: cfg.PadLeft, PadRight: cfg.PadRight, Groups: groups}
 	span := c.opts.Dilation * (cfg.Kernel - 1)
 	switch cfg.Padding {
 	case PadCausal:
@@ -76,8 +85,8 @@ func NewConv1d(ps *Params, name string, cfg Conv1dConfig, rng *rand.Rand) (*Conv
 		c.opts.PadLeft += span / 2
 		c.opts.PadRight += span - span/2
 	}
-	bound := fanInBound(cfg.In * cfg.Kernel)
-	c.Weight = ps.New(name+".weight", cfg.Out, cfg.In, cfg.Kernel)
+	bound := fanInBound(cfg.In / groups * cfg.Kernel)
+	c.Weight = ps.New(name+".weight", cfg.Out, cfg.In/groups, cfg.Kernel)
 	initUniform(c.Weight, bound, rng)
 	if !cfg.NoBias {
 		c.Bias = ps.New(name+".bias", cfg.Out)

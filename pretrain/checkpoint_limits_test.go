@@ -23,7 +23,7 @@ func TestParamShapes(t *testing.T) {
 	zero.Encoder.ConvDim, zero.Encoder.Dim, zero.Encoder.ContextDilations = 4, 8, []int{1}
 	zero.Quantizer.Codes, zero.Quantizer.Dim = 4, 8
 	for name, cfg := range map[string]FullConfig{"quantizer": quickConfig(), "mfcc": quickMFCCConfig(), "logmel": logmel, "zero": zero,
-		"teacher": quickTeacherConfig(), "transformer-teacher": quickTransformerTeacherConfig()} {
+		"teacher": quickTeacherConfig(), "transformer-teacher": quickTransformerTeacherConfig(), "decoder": quickDecoderConfig()} {
 		t.Run(name, func(t *testing.T) {
 			m, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
 			if err != nil {

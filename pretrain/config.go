@@ -44,6 +44,15 @@ type Config struct {
 	EMAAnnealEndStep int     `json:"ema_anneal_end_step"`  // updates of the ramp (tiny 1500, base 30000); 0: EMAEndDecay throughout
 	LossBeta         float64 `json:"loss_beta"`            // 0: squared error (the default); > 0: smooth-L1 with this beta
 	Clones           int     `json:"clones"`               // masked copies of each utterance per teacher pass (1)
+	// data2vec 2.0's convolutional decoder in place of the linear head
+	// when DecoderLayers > 0 (see decoder.go): DecoderLayers blocks of a
+	// grouped convolution to DecoderDim channels over DecoderKernel frames
+	// (odd, centred) in DecoderGroups groups, a layer norm and GELU, then
+	// a linear projection back to the context network's width.
+	DecoderLayers int `json:"decoder_layers"` // 0: the linear head (the default); data2vec 2.0's audio: 4
+	DecoderDim    int `json:"decoder_dim"`    // tiny 256, base 384
+	DecoderKernel int `json:"decoder_kernel"` // 7
+	DecoderGroups int `json:"decoder_groups"` // 16
 	// The collapse guard: a run stops with an error when the targets'
 	// variance across frames stays below CollapseRatio times its first
 	// value for CollapseUpdates updates in a row (and saves no checkpoint
@@ -112,6 +121,7 @@ func Tiny() Config {
 		MaskProb: 0.65, MaskLength: 10, Negatives: 30, LogitTemp: 0.1, FinalDim: 128,
 		Targets: TargetsQuantizer, Clusters: 100,
 		AverageTopK: 8, EMADecay: 0.999, EMAEndDecay: 0.9999, EMAAnnealEndStep: 1500, Clones: 1,
+		DecoderDim: 256, DecoderKernel: 7, DecoderGroups: 16,
 		CollapseRatio: 1e-3, CollapseUpdates: 10,
 		DiversityWeight: 0.5, LR: 2e-3, Warmup: 300, Schedule: "poly", MaxSteps: 20000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
@@ -128,6 +138,7 @@ func Base() Config {
 		MaskProb: 0.65, MaskLength: 10, Negatives: 100, LogitTemp: 0.1, FinalDim: 256,
 		Targets: TargetsQuantizer, Clusters: 100, DiversityWeight: 0.1, FeaturePenalty: 10,
 		AverageTopK: 8, EMADecay: 0.999, EMAEndDecay: 0.9999, EMAAnnealEndStep: 30000, Clones: 1,
+		DecoderDim: 384, DecoderKernel: 7, DecoderGroups: 16,
 		CollapseRatio: 1e-3, CollapseUpdates: 10,
 		LR: 5e-4, Warmup: 32000, Schedule: "poly", MaxSteps: 400000, ClipNorm: 10,
 		AdamBeta1: 0.9, AdamBeta2: 0.98, AdamEps: 1e-6, WeightDecay: 0.01,
@@ -145,6 +156,9 @@ const (
 	maxFinalDim     = 8192
 	maxClusters     = 8192
 	maxClones       = 64
+	maxDecoder      = 16   // decoder layers
+	maxDecoderDim   = 8192 // decoder channels
+	maxDecoderK     = 255  // decoder kernel
 	maxBatchSeconds = 3600
 )
 
@@ -192,6 +206,20 @@ func (c Config) Validate() error {
 	}
 	if c.Clones < 1 || c.Clones > maxClones {
 		bad("clones %d: want 1 to %d", c.Clones, maxClones)
+	}
+	if c.DecoderLayers < 0 || c.DecoderLayers > maxDecoder {
+		bad("decoder_layers %d: want 0 (a linear head) to %d", c.DecoderLayers, maxDecoder)
+	}
+	if c.DecoderLayers > 0 {
+		if c.Targets != TargetsTeacher {
+			bad("decoder_layers %d: the decoder is for the %q targets, not %q", c.DecoderLayers, TargetsTeacher, c.Targets)
+		}
+		if c.DecoderDim < 1 || c.DecoderDim > maxDecoderDim || c.DecoderGroups < 1 || c.DecoderDim%c.DecoderGroups != 0 {
+			bad("decoder_dim %d in decoder_groups %d: want 1 to %d channels, a multiple of the groups", c.DecoderDim, c.DecoderGroups, maxDecoderDim)
+		}
+		if c.DecoderKernel < 1 || c.DecoderKernel > maxDecoderK || c.DecoderKernel%2 == 0 {
+			bad("decoder_kernel %d: want an odd width from 1 to %d", c.DecoderKernel, maxDecoderK)
+		}
 	}
 	if !(c.CollapseRatio >= 0 && c.CollapseRatio < 1) || c.CollapseUpdates < 1 {
 		bad("collapse_ratio %g, collapse_updates %d: want a ratio from 0 (off) to below 1 and at least 1 update", c.CollapseRatio, c.CollapseUpdates)
@@ -325,6 +353,15 @@ func (c FullConfig) Validate() error {
 	}
 	if err := c.Pretrain.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if pc := c.Pretrain; pc.DecoderLayers > 0 && pc.DecoderGroups > 0 {
+		dim := c.Encoder.WithDefaults().Dim
+		if c.Transformer != nil {
+			dim = c.Transformer.Dim
+		}
+		if dim%pc.DecoderGroups != 0 {
+			errs = append(errs, fmt.Errorf("pretrain: decoder_groups %d: the context network's %d channels are not a multiple of it", pc.DecoderGroups, dim))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -52,7 +52,9 @@
 // cost), and the loss is the mean over masked frames and channels of
 // (Head(c) - y)^2, or smooth-L1 with beta LossBeta > 0 (nn.SmoothL1):
 // data2vec divides the per-frame sum by sqrt(Dim) instead of Dim, a
-// constant factor Adam does not see. After every applied update the
+// constant factor Adam does not see. With DecoderLayers > 0 the head
+// reads data2vec 2.0's convolutional decoder's output instead of c
+// (decoder.go). After every applied update the
 // teacher moves, w = tau*w + (1-tau)*s, with tau rising linearly from
 // EMADecay (0.999) at the first update to EMAEndDecay (0.9999) at update
 // EMAAnnealEndStep and staying there (data2vec's ema_anneal_end_step);

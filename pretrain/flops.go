@@ -10,12 +10,12 @@ import "github.com/wav2vec-go/wav2vec/encoder"
 // about three times as much (forward, and the data and weight gradients).
 // The log-mel features of the logmel input are not counted. With the
 // teacher targets it is the student's forward pass (the network on the
-// B*clones masked copies, and the head); see TrainFLOPs.
+// B*clones masked copies, the decoder and the head); see TrainFLOPs.
 func (c FullConfig) ForwardFLOPs(B, L int) float64 {
 	if c.Pretrain.Targets == TargetsTeacher {
 		n := c.Pretrain.Clones
 		f, T, _, dim := c.bodyFLOPs(B*n, L)
-		return f + 2*float64(B*n)*T*float64(dim*dim) // the head
+		return f + decoderFLOPs(c.Pretrain, float64(B*n), T, dim) // the decoder and the head
 	}
 	f, T, in, dim := c.bodyFLOPs(B, L)
 	if f == 0 {

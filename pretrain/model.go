@@ -27,9 +27,13 @@ type Model struct {
 	FinalProj   *nn.Linear // pretrain.final_proj: c [Dim] -> FinalDim
 	ProjectQ    *nn.Linear // pretrain.project_q: q [quantizer Dim] -> FinalDim
 	// Head is the regression head of the teacher targets,
-	// pretrain.head: c [Dim] -> Dim (nil for the other targets, which
-	// have FinalProj and ProjectQ instead).
+	// pretrain.head: c [Dim] -> Dim, or the decoder's output
+	// [DecoderDim] -> Dim after the decoder (nil for the other targets,
+	// which have FinalProj and ProjectQ instead).
 	Head *nn.Linear
+	// decoder is data2vec 2.0's convolutional decoder before Head (nil
+	// without DecoderLayers).
+	decoder *decoder
 
 	input    *encoder.Input // the waveform, or its log-mel features
 	clusters *kmeans        // the cluster targets' k-means, once fitted
@@ -71,7 +75,14 @@ func New(cfg FullConfig, rng *rand.Rand) (*Model, error) {
 	}
 	m.Config.Quantizer = m.Quantizer.Config
 	if m.teacherTargets() {
-		if m.Head, err = nn.NewLinear(&m.params, "pretrain.head", dim, dim, false, rng); err != nil {
+		in := dim
+		if pc := m.Config.Pretrain; pc.DecoderLayers > 0 {
+			if m.decoder, err = newDecoder(&m.params, pc, dim, rng); err != nil {
+				return nil, err
+			}
+			in = pc.DecoderDim
+		}
+		if m.Head, err = nn.NewLinear(&m.params, "pretrain.head", in, dim, false, rng); err != nil {
 			return nil, fmt.Errorf("pretrain: %w", err)
 		}
 		return m, nil
@@ -112,8 +123,13 @@ func (cfg FullConfig) ParamShapes() []nn.ParamShape {
 		dim = nn.Dim{Size: cfg.Encoder.WithDefaults().Dim, Field: "encoder.dim"}
 	}
 	if pc.Targets == TargetsTeacher {
+		in := dim
+		if pc.DecoderLayers > 0 {
+			ps = append(ps, decoderShapes(pc, dim)...)
+			in = nn.Dim{Size: pc.DecoderDim, Field: "pretrain.decoder_dim"}
+		}
 		return append(ps,
-			nn.ParamShape{Name: "pretrain.head.weight", Dims: []nn.Dim{dim, dim}},
+			nn.ParamShape{Name: "pretrain.head.weight", Dims: []nn.Dim{dim, in}},
 			nn.ParamShape{Name: "pretrain.head.bias", Dims: []nn.Dim{dim}})
 	}
 	qDim := nn.Dim{Size: cfg.Quantizer.WithDefaults().Dim, Field: "quantizer.dim"}

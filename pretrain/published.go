@@ -27,11 +27,17 @@ func ContinueSettings() Config {
 // FromPublished returns a model that continues the pretraining of a
 // published wav2vec 2.0 pretraining checkpoint (published.Load of a
 // Wav2Vec2ForPreTraining folder or a fairseq pretraining .pt), with
-// settings s (whose targets must be the quantizer's): its body, quantizer
+// settings s: its body, quantizer
 // and projections (whose width replaces s.FinalDim), and the Gumbel temperature held at the floor where the
 // published run ended (the file's, or fairseq's 0.5). A file without a
 // mask embedding gets one drawn from rng, U(0, 1), as fairseq draws it.
+// With s.Targets "teacher" (data2vec) it takes any published body, with
+// or without a quantizer (see fromPublishedBody); cluster targets are
+// refused.
 func FromPublished(pm *published.Model, s Config, rng *rand.Rand) (*Model, error) {
+	if s.Targets == TargetsTeacher {
+		return fromPublishedBody(pm, s, rng)
+	}
 	p := pm.Pretraining
 	if p == nil {
 		return nil, fmt.Errorf("pretrain: the published %s has no quantizer: continuing pretraining needs a wav2vec 2.0 pretraining checkpoint (Hugging Face's Wav2Vec2ForPreTraining, or fairseq's with quantizer.vars)", pm.Arch)
@@ -69,6 +75,35 @@ func FromPublished(pm *published.Model, s Config, rng *rand.Rand) (*Model, error
 			return nil, fmt.Errorf("pretrain: the published model's %s does not fit the model it describes", q.Name)
 		}
 		copy(dst.Data, q.Data)
+	}
+	return m, nil
+}
+
+// fromPublishedBody returns a model with data2vec's teacher targets
+// (settings s) whose body is the published model's (any layout
+// published.Load reads: a pretraining checkpoint, a bare body, HuBERT, a
+// CTC model's body), with the head (and decoder) drawn from rng; the
+// trainer makes the teacher, a copy of that body. Quantizer, projections
+// and a CTC head in the file are not used.
+func fromPublishedBody(pm *published.Model, s Config, rng *rand.Rand) (*Model, error) {
+	tc := pm.Body.Config
+	cfg := FullConfig{Transformer: &tc, Quantizer: quantizer.Tiny(), Pretrain: s, NoNormalize: !pm.Normalize}
+	m, err := New(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	own := m.bodyParams()
+	for i, q := range pm.Body.Params() {
+		if q.Name == "masked_spec_embed" && pm.NoMaskEmb {
+			continue
+		}
+		if i >= len(own) || own[i].Name != q.Name || len(own[i].Data) != len(q.Data) {
+			return nil, fmt.Errorf("pretrain: the published model's %s does not fit the model it describes", q.Name)
+		}
+		copy(own[i].Data, q.Data)
+	}
+	if n := len(pm.Body.Params()); n != len(own) {
+		return nil, fmt.Errorf("pretrain: the published body has %d tensors, the model it describes %d", n, len(own))
 	}
 	return m, nil
 }

@@ -179,3 +179,59 @@ func TestRunInit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunInitTeacher continues published bodies with data2vec's teacher
+// targets: the wav2vec 2.0 pretraining fixture and a HuBERT body, which
+// has no quantizer. The model starts as the published body with a teacher
+// equal to it, trains 3 updates, and its checkpoint holds the moved body
+// and the teacher.
+func TestRunInitTeacher(t *testing.T) {
+	s := Tiny()
+	s.Targets = TargetsTeacher
+	s.AverageTopK = 2
+	s.DecoderLayers = 1
+	s.CropSeconds, s.BatchSeconds = 0.5, 1.5
+	for _, fixture := range []string{pretrainFixture, "../published/testdata/hubert-base"} {
+		t.Run(filepath.Base(fixture), func(t *testing.T) {
+			pm, err := published.Load(fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := FromPublished(pm, s, rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range pm.Body.Params() {
+				if q := m.bodyParams()[i]; q.Name != p.Name || !slices.Equal(q.Data, p.Data) {
+					t.Fatalf("body tensor %d: %s, want the published %s", i, q.Name, p.Name)
+				}
+			}
+			dir := t.TempDir()
+			out := filepath.Join(dir, "continued")
+			o := Options{Train: writeCorpus(t, dir, 6, 1), Out: out, Init: fixture, Config: FullConfig{Pretrain: s}, Seed: 1, MaxSteps: 3, Quiet: true}
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			ck, err := nn.LoadCheckpoint(train.LastPath(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := 0
+			for _, p := range pm.Body.Params() {
+				got, ok := ck.Tensors[p.Name]
+				if _, teach := ck.Tensors[tensorTeacher+p.Name]; !ok || !teach {
+					t.Fatalf("the checkpoint lacks %s or its teacher's", p.Name)
+				}
+				if !slices.Equal(got.Data, p.Data) {
+					moved++
+				}
+			}
+			if moved < len(pm.Body.Params())/2 {
+				t.Errorf("%d of %d body tensors changed in 3 updates", moved, len(pm.Body.Params()))
+			}
+		})
+	}
+	if _, err := FromPublished(&published.Model{Arch: "Wav2Vec2Model"}, ContinueSettings(), rand.New(rand.NewPCG(1, 2))); err == nil {
+		t.Error("a body without a quantizer was taken for the quantizer's targets")
+	}
+}

@@ -219,8 +219,11 @@ func initModel(init string, s Config, seed uint64, log *slog.Logger) (*Model, er
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s)", err, init)
 		}
-		log.Info("pretrain: continuing a published model", "model", init, "arch", pm.Arch,
-			"layers", pm.Body.Config.Layers, "dim", pm.Body.Config.Dim, "codes", m.Quantizer.Config.Codes, "temperature", m.Quantizer.Config.TempStart)
+		args := []any{"model", init, "arch", pm.Arch, "layers", pm.Body.Config.Layers, "dim", pm.Body.Config.Dim, "targets", s.Targets}
+		if m.quantizerTargets() {
+			args = append(args, "codes", m.Quantizer.Config.Codes, "temperature", m.Quantizer.Config.TempStart)
+		}
+		log.Info("pretrain: continuing a published model", args...)
 		return m, nil
 	}
 	c, err := nn.LoadCheckpoint(init)

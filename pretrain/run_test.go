@@ -125,10 +125,13 @@ func TestResumeBitIdentical(t *testing.T) {
 	fromC := quickMFCCConfig()
 	fromC.Pretrain.Targets = TargetsContext
 	fromC.Pretrain.TargetsFrom = train.LastPath(teacher)
-	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC, quickTransformerConfig(), quickTeacherConfig(), quickTransformerTeacherConfig()} {
+	for _, cfg := range []FullConfig{quickConfig(), quickMFCCConfig(), fromC, quickTransformerConfig(), quickTeacherConfig(), quickTransformerTeacherConfig(), quickDecoderConfig()} {
 		name := cfg.Pretrain.Targets
 		if cfg.Transformer != nil {
 			name = "transformer-" + name
+		}
+		if cfg.Pretrain.DecoderLayers > 0 {
+			name += "-decoder"
 		}
 		t.Run(name, func(t *testing.T) { testResume(t, cfg) })
 	}

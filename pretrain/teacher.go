@@ -193,6 +193,7 @@ type regression struct {
 //	c = Context(Mask(Embed(Features(x)), mask))                        [B*clones, Dim, T]
 //	loss = sum over masked frames and channels of
 //	       (Head(c) - y)^2 (or smooth-L1) / (masked frames x Dim)
+//	       (Head(Decoder(c)) with data2vec 2.0's decoder, decoder.go)
 //	     + beta * mean(feats^2)
 //
 // with each utterance repeated clones times for the student, each copy
@@ -223,6 +224,9 @@ func (m *Model) buildRegressionGraph(B, L, total int, train bool, seed uint64) (
 	reg.weights = g.Input("weights", S, 1, T)
 	feats, _, proj := m.embed(g, tg.x)
 	c := m.context(g, m.mask(g, proj, tg.mask))
+	if m.decoder != nil {
+		c = m.decoder.forward(g, c)
+	}
 	diff := g.Sub(m.Head.Forward(g, c), reg.targets)
 	var per *nn.Node
 	if pc.LossBeta > 0 {

@@ -35,6 +35,18 @@ func quickTransformerTeacherConfig() FullConfig {
 	return c
 }
 
+// quickDecoderConfig is quickTeacherConfig with data2vec 2.0's decoder:
+// two blocks of 24 channels (the first changes the width, so only the
+// second adds its input), kernel 3, 4 groups.
+func quickDecoderConfig() FullConfig {
+	c := quickTeacherConfig()
+	c.Pretrain.DecoderLayers = 2
+	c.Pretrain.DecoderDim = 24
+	c.Pretrain.DecoderKernel = 3
+	c.Pretrain.DecoderGroups = 4
+	return c
+}
+
 // TestEMADecay checks the schedule of tau (0.999 ramping to 0.9999 over
 // 1000 updates) at its start, middle, end and after it, and the teacher's
 // update on known values.
@@ -201,7 +213,7 @@ func testTeacherTargets(t *testing.T, cfg FullConfig) {
 // Measured (seed 3, lr 2e-3): conv 1.08 -> 0.72 after 150 updates,
 // transformer 1.22 -> 0.64; about 3 s each on 2 cores.
 func TestLearnsTeacherTargets(t *testing.T) {
-	for name, cfg := range map[string]FullConfig{"conv": quickTeacherConfig(), "transformer": quickTransformerTeacherConfig()} {
+	for name, cfg := range map[string]FullConfig{"conv": quickTeacherConfig(), "transformer": quickTransformerTeacherConfig(), "decoder": quickDecoderConfig()} {
 		t.Run(name, func(t *testing.T) {
 			cfg.Encoder.Dropout = 0
 			cfg.Pretrain.LR = 2e-3

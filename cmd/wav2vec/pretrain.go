@@ -18,7 +18,7 @@ func runPretrain(e *env, args []string) int {
 	maxSteps := fs.Int("max-steps", 0, "updates to run (0: the config's)")
 	seed := fs.Uint64("seed", 1, "random seed (initialisation, data order, masks)")
 	resume := fs.Bool("resume", false, "continue from DIR/checkpoint_last.safetensors (its config is used)")
-	init := fs.String("init", "", "continue pretraining this model: a published wav2vec 2.0 pretraining checkpoint (a Wav2Vec2ForPreTraining folder, hf:OWNER/NAME, a fairseq pretraining .pt) or a pretraining checkpoint; its network is used, with --config's \"pretrain\" settings when --config is given (default: fairseq BASE's losses at lr 5e-5 for 2000 updates for a published model, the checkpoint's own settings otherwise)")
+	init := fs.String("init", "", "continue pretraining this model: a published wav2vec 2.0 pretraining checkpoint (a Wav2Vec2ForPreTraining folder, hf:OWNER/NAME, a fairseq pretraining .pt; with data2vec's teacher targets in --config, any published body) or a pretraining checkpoint; its network is used, with --config's \"pretrain\" settings when --config is given (default: fairseq BASE's losses at lr 5e-5 for 2000 updates for a published model, the checkpoint's own settings otherwise)")
 	quiet := fs.Bool("q", false, "no progress line")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
