@@ -122,26 +122,9 @@ func TestDecoderForward(t *testing.T) {
 func TestDecoderGradients(t *testing.T) {
 	cfg := quickDecoderConfig()
 	cfg.Encoder.Dropout = 0
-	tr, err := NewTrainer(cfg, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, tg, _ := preparedTeacherGraph(t, cfg, 2, 8000)
 	m := tr.Model
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, p := range m.teacher.params { // targets that are not the student's own
-		for i := range p.Data {
-			p.Data[i] += float32(0.05 * rng.NormFloat64())
-		}
-	}
-	const B, L = 2, 8000
-	batch := synthBatch(rng, B, L, 0, 0)
-	tg, err := tr.graph(B, L, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.prepare(tg, batch.Audio, rand.New(rand.NewPCG(1, 1)), 0); err != nil {
-		t.Fatal(err)
-	}
 	loss := func() float64 {
 		r, err := m.run(tg)
 		if err != nil {

@@ -112,29 +112,37 @@ func TestTeacherTargets(t *testing.T) {
 	}
 }
 
-func testTeacherTargets(t *testing.T, cfg FullConfig) {
+// preparedTeacherGraph returns a trainer for cfg whose teacher is moved
+// apart from the student (so that the targets are not the student's own),
+// its training graph for B crops of L samples prepared on generated
+// babble, and that batch.
+func preparedTeacherGraph(t *testing.T, cfg FullConfig, B, L int) (*Trainer, *trainGraph, *dataset.Batch) {
+	t.Helper()
 	tr, err := NewTrainer(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := tr.Model
-	// A teacher apart from the student, so that the targets are not the
-	// student's own.
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, p := range m.teacher.params {
+	for _, p := range tr.Model.teacher.params {
 		for i := range p.Data {
 			p.Data[i] += float32(0.05 * rng.NormFloat64())
 		}
 	}
-	const B, L = 3, 8000
 	batch := synthBatch(rng, B, L, 0, 0)
 	tg, err := tr.graph(B, L, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.prepare(tg, batch.Audio, rand.New(rand.NewPCG(1, 1)), 0); err != nil {
+	if err := tr.Model.prepare(tg, batch.Audio, rand.New(rand.NewPCG(1, 1)), 0); err != nil {
 		t.Fatal(err)
 	}
+	return tr, tg, batch
+}
+
+func testTeacherTargets(t *testing.T, cfg FullConfig) {
+	const B, L = 3, 8000
+	tr, tg, batch := preparedTeacherGraph(t, cfg, B, L)
+	m := tr.Model
 	T, D, n := tg.T, m.Dim(), cfg.Pretrain.Clones
 
 	// Every layer, from a graph of its own.
