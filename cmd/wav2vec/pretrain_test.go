@@ -13,6 +13,7 @@ import (
 
 	"github.com/wav2vec-go/wav2vec/asr"
 	"github.com/wav2vec-go/wav2vec/audio"
+	"github.com/wav2vec-go/wav2vec/nn"
 	"github.com/wav2vec-go/wav2vec/train"
 )
 
@@ -249,9 +250,11 @@ func TestPretrainTransformer(t *testing.T) {
 // (finetune --init), extracts its context vectors and probes them: the
 // student's body is what they load, the head and the teacher are left
 // out. The metrics hold the regression loss and the targets' variance.
+// The convolutional run has data2vec 2.0's decoder, also left out.
 func TestPretrainData2vec(t *testing.T) {
 	teacher := `"targets": "teacher", "average_top_k_layers": 2, `
-	for name, conf := range map[string]string{"conv": quickPretrainConfig, "transformer": quickTransformerConfig} {
+	decoder := `"decoder_layers": 2, "decoder_dim": 16, "decoder_kernel": 3, "decoder_groups": 4, `
+	for name, conf := range map[string]string{"conv": strings.Replace(quickPretrainConfig, `"pretrain": {`, `"pretrain": {`+decoder, 1), "transformer": quickTransformerConfig} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			tsv, wavs := writeTones(t, dir, 4)
@@ -274,6 +277,13 @@ func TestPretrainData2vec(t *testing.T) {
 				}
 			}
 			ckpt := train.LastPath(out)
+			ck, err := nn.LoadCheckpoint(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := ck.Tensors["pretrain.decoder.blocks.1.conv.weight"]; ok != (name == "conv") {
+				t.Errorf("%s: the checkpoint has the decoder's second block: %v", name, ok)
+			}
 			labeled := writeToyData(t, dir, "labeled", 4, 1)
 			ft := filepath.Join(dir, "ft")
 			code, _, stderr = runCLI(t, "finetune", "--init", ckpt, "--train", labeled, "--valid", labeled, "--out", ft, "--max-steps", "2", "--batch-seconds", "4", "-q")
