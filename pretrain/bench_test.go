@@ -13,7 +13,8 @@ import (
 // FLOPs), and for the tiny transformer ("tiny-transformer"); and the same
 // two networks with data2vec's teacher targets ("tiny-data2vec",
 // "tiny-transformer-data2vec": the student's forward and backward plus the
-// teacher's forward, FullConfig.TrainFLOPs).
+// teacher's forward, FullConfig.TrainFLOPs), the first also with data2vec
+// 2.0's decoder of 4 blocks ("tiny-data2vec-decoder").
 func BenchmarkPretrainStep(b *testing.B) {
 	for _, input := range []string{"wave", "logmel"} {
 		b.Run(input, func(b *testing.B) {
@@ -24,6 +25,11 @@ func BenchmarkPretrainStep(b *testing.B) {
 	}
 	b.Run(PresetTinyTransformer, func(b *testing.B) { benchPretrainStep(b, TinyTransformerConfig()) })
 	b.Run(PresetTinyData2vec, func(b *testing.B) { benchPretrainStep(b, TinyData2vecConfig()) })
+	b.Run(PresetTinyData2vec+"-decoder", func(b *testing.B) {
+		cfg := TinyData2vecConfig()
+		cfg.Pretrain.DecoderLayers = 4
+		benchPretrainStep(b, cfg)
+	})
 	b.Run(PresetTinyTransformerData2vec, func(b *testing.B) { benchPretrainStep(b, TinyTransformerData2vecConfig()) })
 }
 
