@@ -16,7 +16,7 @@ func (q *Quantizer) FillNoisePart(p *nn.Program, o Out, rng *rand.Rand, first in
 	}
 	per := o.Noise.Size() / o.Noise.Shape()[0]
 	for range first * per {
-		rng.Uint64()
+		gumbel(rng) // the earlier rows' draws, whatever one costs
 	}
 	q.FillNoise(p, o, rng)
 }

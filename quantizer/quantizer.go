@@ -210,10 +210,17 @@ func (q *Quantizer) FillNoise(p *nn.Program, o Out, rng *rand.Rand) {
 		o.st.noise = make([]float32, o.Noise.Size())
 	}
 	for i := range o.st.noise {
-		u := (float64(rng.Uint64()>>11) + 0.5) / (1 << 53)
-		o.st.noise[i] = float32(-math.Log(-math.Log(u)))
+		o.st.noise[i] = gumbel(rng)
 	}
 	p.Set(o.Noise, o.st.noise)
+}
+
+// gumbel returns one Gumbel(0, 1) sample from rng, -log(-log(u)) with u
+// uniform in (0, 1): the one draw of FillNoise and of FillNoisePart's
+// skipping, so the two stay in step.
+func gumbel(rng *rand.Rand) float32 {
+	u := (float64(rng.Uint64()>>11) + 0.5) / (1 << 53)
+	return float32(-math.Log(-math.Log(u)))
 }
 
 // SetTemperature sets the temperature of o's following runs (usually
